@@ -6,7 +6,11 @@ import 'reflect-metadata'; // @peculiar/x509 resolves its ASN.1 types through ts
 import { webcrypto } from 'node:crypto';
 import * as x509 from '@peculiar/x509';
 
-x509.cryptoProvider.set(webcrypto as unknown as Crypto);
+type CryptoKey = webcrypto.CryptoKey;
+type CryptoKeyPair = webcrypto.CryptoKeyPair;
+
+// The library's parameter type is the DOM `Crypto`, which Node's lib-less typings do not declare.
+x509.cryptoProvider.set(webcrypto as unknown as Parameters<typeof x509.cryptoProvider.set>[0]);
 
 export type KeyType = 'ecdsa' | 'rsa';
 
@@ -57,7 +61,10 @@ function algorithmFor(keyType: KeyType) {
 }
 
 async function generateKeys(keyType: KeyType): Promise<CryptoKeyPair> {
-  return (await webcrypto.subtle.generateKey(algorithmFor(keyType), true, ['sign', 'verify'])) as CryptoKeyPair;
+  return (await webcrypto.subtle.generateKey(algorithmFor(keyType), true, [
+    'sign',
+    'verify',
+  ])) as CryptoKeyPair;
 }
 
 async function exportKeyPem(key: CryptoKey): Promise<string> {
@@ -120,7 +127,10 @@ export async function createCertificate(options: CreateCertOptions): Promise<Cer
   if (options.serverAuth ?? true) usages.push(x509.ExtendedKeyUsage.serverAuth);
   if (options.clientAuth ?? true) usages.push(x509.ExtendedKeyUsage.clientAuth);
 
-  const subject = [`CN=${escapeDn(options.commonName)}`, ...(options.organizations ?? []).map((o) => `O=${escapeDn(o)}`)];
+  const subject = [
+    `CN=${escapeDn(options.commonName)}`,
+    ...(options.organizations ?? []).map((o) => `O=${escapeDn(o)}`),
+  ];
   const cert = await x509.X509CertificateGenerator.create({
     serialNumber: serialNumber(),
     subject: subject.join(', '),
@@ -150,5 +160,10 @@ export async function createPeerCertificate(
   peerName: string,
   options: Partial<Omit<CreateCertOptions, 'ca' | 'commonName'>> = {},
 ): Promise<CertificateAndKey> {
-  return createCertificate({ ...options, ca, commonName: peerName, dnsNames: [peerName, ...(options.dnsNames ?? [])] });
+  return createCertificate({
+    ...options,
+    ca,
+    commonName: peerName,
+    dnsNames: [peerName, ...(options.dnsNames ?? [])],
+  });
 }

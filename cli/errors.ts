@@ -1,0 +1,31 @@
+/**
+ * Errors the CLI reports to users. Each has a stable `code` (callers and tests branch on it) and a
+ * message that names the file, field or flag at fault and what to do about it.
+ */
+export type CliErrorCode =
+  | 'CL_ERR_USAGE'
+  | 'CL_ERR_INVALID_NAME'
+  | 'CL_ERR_EXISTS'
+  | 'CL_ERR_NOT_FOUND'
+  | 'CL_ERR_BAD_CERTIFICATE'
+  | 'CL_ERR_CONFIG'
+  | 'CL_ERR_UNAVAILABLE'
+  | 'CL_ERR_KUBERNETES'
+  | 'CL_ERR_DEMO_FAILED';
+
+export class CliError extends Error {
+  readonly code: CliErrorCode;
+  /** Process exit status: 2 for usage errors, 1 otherwise. */
+  readonly exitCode: number;
+
+  constructor(code: CliErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CliError';
+    this.code = code;
+    this.exitCode = code === 'CL_ERR_USAGE' ? 2 : 1;
+  }
+}
+
+export function usageError(message: string): CliError {
+  return new CliError('CL_ERR_USAGE', message);
+}
