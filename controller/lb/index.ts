@@ -1,0 +1,2 @@
+export { LoadBalancer } from './order';
+export type { LbScheme } from './order';
