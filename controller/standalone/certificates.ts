@@ -1,0 +1,94 @@
+/**
+ * The standalone gateway's TLS identity: the fabric CA, this peer's certificate and key, read from
+ * files (by default ca.pem, cert.pem and key.pem in the configuration directory) and checked
+ * before use, so a wrong file is reported by name instead of failing every handshake later.
+ */
+import { promises as fs } from 'node:fs';
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import * as path from 'node:path';
+import type { SnapshotTls } from '../api/snapshot';
+
+export interface CertificateFiles {
+  readonly ca: string;
+  readonly cert: string;
+  readonly key: string;
+}
+
+export function defaultCertificateFiles(dir: string): CertificateFiles {
+  return { ca: path.join(dir, 'ca.pem'), cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem') };
+}
+
+export interface PeerIdentity {
+  readonly tls: SnapshotTls;
+  /** This peer's name: the first DNS SAN of its certificate. */
+  readonly peerName: string;
+  readonly notAfter: Date;
+}
+
+export class CertificateError extends Error {
+  readonly code = 'CL_ERR_BAD_CERTIFICATE';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'CertificateError';
+  }
+}
+
+async function read(file: string, what: string): Promise<string> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (err) {
+    throw new CertificateError(
+      `${file}: cannot read the ${what} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      {
+        cause: err,
+      },
+    );
+  }
+}
+
+function parse(file: string, pem: string): X509Certificate {
+  try {
+    return new X509Certificate(pem);
+  } catch (err) {
+    throw new CertificateError(`${file}: not a PEM certificate (${(err as Error).message})`, { cause: err });
+  }
+}
+
+export function firstDnsName(cert: X509Certificate): string | undefined {
+  const san = cert.subjectAltName ?? '';
+  const dns = san
+    .split(',')
+    .map((s) => s.trim())
+    .find((s) => s.startsWith('DNS:'));
+  return dns?.slice(4);
+}
+
+export async function loadPeerIdentity(files: CertificateFiles, now = new Date()): Promise<PeerIdentity> {
+  const [caPem, certPem, keyPem] = await Promise.all([
+    read(files.ca, 'fabric CA certificate'),
+    read(files.cert, 'peer certificate'),
+    read(files.key, 'peer private key'),
+  ]);
+  const ca = parse(files.ca, caPem);
+  const cert = parse(files.cert, certPem);
+  if (!ca.ca) throw new CertificateError(`${files.ca}: not a CA certificate (basicConstraints CA:FALSE)`);
+  let key;
+  try {
+    key = createPrivateKey(keyPem);
+  } catch (err) {
+    throw new CertificateError(`${files.key}: not a PEM private key (${(err as Error).message})`, {
+      cause: err,
+    });
+  }
+  if (!cert.checkPrivateKey(key))
+    throw new CertificateError(`${files.key}: does not match the certificate in ${files.cert}`);
+  if (!cert.verify(ca.publicKey))
+    throw new CertificateError(`${files.cert}: not signed by the fabric CA in ${files.ca}`);
+  const notAfter = new Date(cert.validTo);
+  if (notAfter.getTime() < now.getTime())
+    throw new CertificateError(`${files.cert}: expired on ${notAfter.toISOString()}`);
+  const peerName = firstDnsName(cert);
+  if (!peerName)
+    throw new CertificateError(`${files.cert}: has no DNS subject alternative name (the peer name)`);
+  return { tls: { ca: caPem, cert: certPem, key: keyPem }, peerName, notAfter };
+}
