@@ -1,8 +1,14 @@
 /**
  * The cdk8s app behind `npm run synth`: writes the install YAML we ship to dist/.
+ * - clusterlink-crds.yaml: the CustomResourceDefinitions (apply first).
+ * - clusterlink-gateway.yaml: a gateway in clusterlink-system using the Secrets cl-fabric and
+ *   cl-peer (`clusterlink create fabric` / `create peer-cert` make their content).
+ * - example-fabric-east.yaml, example-fabric-west.yaml: two sites sharing two services.
  */
 import { App, Chart, YamlOutputType } from 'cdk8s';
 import { ClusterLinkCrds } from './crds';
+import { Fabric } from './fabric';
+import { ClusterLinkGateway } from './gateway';
 
 export function buildApp(outdir = 'dist'): App {
   const app = new App({
@@ -10,8 +16,28 @@ export function buildApp(outdir = 'dist'): App {
     outputFileExtension: '.yaml',
     yamlOutputType: YamlOutputType.FILE_PER_CHART,
   });
-  // CRDs are cluster-scoped: their chart has no namespace.
+  // CRDs and the gateway's ClusterRole are cluster-scoped: their charts have no namespace.
   new ClusterLinkCrds(new Chart(app, 'clusterlink-crds'), 'crds');
+  new ClusterLinkGateway(
+    new Chart(app, 'clusterlink-gateway', { disableResourceNameHashes: true }),
+    'gateway',
+  );
+  new Fabric(app, 'example-fabric', {
+    sites: [
+      { name: 'east', gateway: '192.0.2.10:443', labels: { region: 'us-east' } },
+      { name: 'west', gateway: '198.51.100.20:443', labels: { region: 'us-west' } },
+    ],
+    services: [
+      {
+        name: 'reviews',
+        port: 9080,
+        exportedBy: 'east',
+        importedBy: ['west'],
+        allowedClients: { labels: { app: 'productpage' } },
+      },
+      { name: 'details', port: 9080, exportedBy: 'west' },
+    ],
+  });
   return app;
 }
 

@@ -1,4 +1,5 @@
 import { ApiObject } from 'cdk8s';
+import { clusterScoped } from './cluster-scoped';
 import { Construct } from 'constructs';
 import { customResourceDefinition } from './crds/definition';
 import { ALL_KINDS } from './crds/kinds';
@@ -14,8 +15,7 @@ export interface ClusterLinkCrdsProps {
 
 /**
  * The CustomResourceDefinitions of clusterlink.net/v1alpha1: Peer, Export, Import, AccessPolicy and
- * PrivilegedAccessPolicy. CRDs are cluster-scoped: put this construct in a Chart without a
- * namespace (a Chart's namespace would be stamped onto them).
+ * PrivilegedAccessPolicy. CRDs are cluster-scoped: they never carry a namespace, whatever the Chart's.
  */
 export class ClusterLinkCrds extends Construct {
   /** The CRD objects, keyed by kind. */
@@ -31,22 +31,15 @@ export class ClusterLinkCrds extends Construct {
         metadata: { name: string; labels: Record<string, string> };
         spec: unknown;
       };
-      definitions[kind.kind] = new ApiObject(this, kind.kind, {
-        apiVersion: manifest.apiVersion,
-        kind: manifest.kind,
-        metadata: { ...manifest.metadata, labels: { ...manifest.metadata.labels, ...props.labels } },
-        spec: manifest.spec,
-      });
+      definitions[kind.kind] = clusterScoped(
+        new ApiObject(this, kind.kind, {
+          apiVersion: manifest.apiVersion,
+          kind: manifest.kind,
+          metadata: { ...manifest.metadata, labels: { ...manifest.metadata.labels, ...props.labels } },
+          spec: manifest.spec,
+        }),
+      );
     }
     this.definitions = definitions;
-    this.node.addValidation({
-      validate: () =>
-        Object.values(definitions)
-          .filter((crd) => crd.metadata.namespace !== undefined)
-          .map(
-            (crd) =>
-              `CustomResourceDefinition ${crd.name} got namespace "${crd.metadata.namespace}": CRDs are cluster-scoped, put ClusterLinkCrds in a Chart without a namespace`,
-          ),
-    });
   }
 }
