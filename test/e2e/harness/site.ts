@@ -1,0 +1,256 @@
+/**
+ * One ClusterLink site of the end-to-end suite, run the way a user runs it in Kubernetes mode:
+ *
+ * - its own API server (etcd + kube-apiserver from test/harness/cluster.ts) in the root namespace
+ *   on loopback, with our CRDs from dist/;
+ * - the control plane and the data plane as separate processes (`node lib/cli/main.js
+ *   controlplane|dataplane`) inside the site's network namespace, configured by the documented
+ *   environment (KUBECONFIG, CL_NAMESPACE, CL_CERT_DIR, CL_PEER_LABELS, CL_CONTROLPLANE,
+ *   CL_GATEWAY_PORT, CL_ADMIN_PORT) and the site's certificates in CL_CERT_DIR;
+ * - the API server is reached from inside the namespace through a Unix-socket bridge
+ *   (forward.js on 127.0.0.1:<api port> in the namespace -> socket file -> forward.js in the root
+ *   namespace -> 127.0.0.1:<api port>), so the kubeconfig works unchanged and no route between
+ *   the namespaces exists: the gateway port stays the only thing that crosses sites;
+ * - Pod objects stand for the data-plane process and for client workloads (nothing schedules
+ *   Pods in the test API server): their status.podIP is one of the site's pod addresses, written
+ *   through the status subresource, so the controller's Services/EndpointSlices and client
+ *   attributes refer to real objects.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  CoreV1Api,
+  KubernetesObjectApi,
+  PatchStrategy,
+  type KubernetesObject,
+  type V1Pod,
+} from '@kubernetes/client-node';
+import type { CertificateAndKey } from '../../../cli/pki/certificates';
+import { startTestCluster, type TestCluster } from '../../harness/cluster';
+import { installCrds } from '../../harness/crds';
+import { FORWARD_SCRIPT } from '../../harness/backends';
+import { podAddress, type SiteNetwork } from '../../harness/netns';
+import { run, spawnManaged, type ManagedProcess } from '../../harness/procs';
+
+export const GATEWAY_NAMESPACE = 'clusterlink-system';
+export const GATEWAY_PORT = 443;
+export const CONTROLPLANE_PORT = 9444;
+export const CONTROLPLANE_ADMIN_PORT = 9090;
+export const DATAPLANE_ADMIN_PORT = 9091;
+/** Pod host number of the data-plane process: `${podPrefix}.2`. */
+export const DATAPLANE_POD_HOST = 2;
+
+export const repoRoot = path.resolve(__dirname, '..', '..', '..');
+export const CLI = path.join(repoRoot, 'lib', 'cli', 'main.js');
+
+export interface SiteOptions {
+  readonly net: SiteNetwork;
+  /** Peer name (first DNS SAN of the certificate). */
+  readonly peerName: string;
+  readonly peerLabels?: Readonly<Record<string, string>>;
+  readonly certs: { readonly ca: string; readonly peer: CertificateAndKey };
+  /** Folder for this site's files (certificates, kubeconfig, logs). */
+  readonly dir: string;
+}
+
+export class Site {
+  readonly net: SiteNetwork;
+  readonly peerName: string;
+  readonly dir: string;
+  readonly certDir: string;
+  cluster!: TestCluster;
+  objects!: KubernetesObjectApi;
+  core!: CoreV1Api;
+  controlPlane: ManagedProcess | undefined;
+  dataPlane: ManagedProcess | undefined;
+  private readonly peerLabels: Readonly<Record<string, string>>;
+  private readonly bridges: ManagedProcess[] = [];
+  private starts = 0;
+
+  constructor(options: SiteOptions) {
+    this.net = options.net;
+    this.peerName = options.peerName;
+    this.peerLabels = options.peerLabels ?? {};
+    this.dir = options.dir;
+    this.certDir = path.join(options.dir, 'certs');
+    fs.mkdirSync(this.certDir, { recursive: true });
+    this.writeCerts(options.certs.ca, options.certs.peer);
+  }
+
+  get gatewayAddress(): { host: string; port: number } {
+    return { host: this.net.fabricAddress, port: GATEWAY_PORT };
+  }
+
+  /** Address where the data plane's import listeners are reached from inside the site. */
+  get dataPlaneAddress(): string {
+    return podAddress(this.net, DATAPLANE_POD_HOST);
+  }
+
+  /** Replaces the certificates the processes read (the CL_CERT_DIR of the site). */
+  writeCerts(ca: string, peer: CertificateAndKey): void {
+    fs.writeFileSync(path.join(this.certDir, 'ca.pem'), ca);
+    fs.writeFileSync(path.join(this.certDir, 'cert.pem'), peer.cert);
+    fs.writeFileSync(path.join(this.certDir, 'key.pem'), peer.key, { mode: 0o600 });
+  }
+
+  /** API server, CRDs, bridge, gateway namespace and the data-plane Pod object. */
+  async startApi(): Promise<void> {
+    this.cluster = await startTestCluster({ name: `e2e-${this.net.site}` });
+    this.objects = KubernetesObjectApi.makeApiClient(this.cluster.kubeConfig);
+    this.core = this.cluster.kubeConfig.makeApiClient(CoreV1Api);
+    await installCrds(this.cluster.kubeConfig);
+    await this.bridgeApiServer();
+    await this.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name: GATEWAY_NAMESPACE } });
+    await this.createPod(GATEWAY_NAMESPACE, 'cl-dataplane-0', this.dataPlaneAddress, {
+      'app.kubernetes.io/name': 'cl-dataplane',
+      'app.kubernetes.io/part-of': 'clusterlink',
+    });
+  }
+
+  private async bridgeApiServer(): Promise<void> {
+    const port = new URL(this.cluster.url).port;
+    const socket = path.join(this.dir, 'apiserver.sock');
+    const root = spawnManaged('node', [FORWARD_SCRIPT, `unix:${socket}`, `tcp:127.0.0.1:${port}`], {
+      name: `${this.net.site}/api-bridge-root`,
+    });
+    await root.waitForOutput(/forward ready/);
+    const inside = spawnManaged('node', [FORWARD_SCRIPT, `tcp:127.0.0.1:${port}`, `unix:${socket}`], {
+      name: `${this.net.site}/api-bridge-site`,
+      netns: this.net.netns,
+    });
+    await inside.waitForOutput(/forward ready/);
+    this.bridges.push(root, inside);
+  }
+
+  private env(): Record<string, string> {
+    return {
+      KUBECONFIG: this.cluster.kubeconfigPath,
+      CL_NAMESPACE: GATEWAY_NAMESPACE,
+      CL_CERT_DIR: this.certDir,
+      CL_PEER_LABELS: Object.entries(this.peerLabels)
+        .map(([k, v]) => `${k}=${v}`)
+        .join(','),
+      CL_LOG_LEVEL: process.env.CL_LOG_LEVEL ?? 'info',
+    };
+  }
+
+  private logFile(name: string): string {
+    return path.join(this.dir, `${name}-${++this.starts}.log`);
+  }
+
+  async startControlPlane(): Promise<ManagedProcess> {
+    const proc = spawnManaged('node', [CLI, 'controlplane'], {
+      name: `${this.net.site}/controlplane`,
+      netns: this.net.netns,
+      env: { ...this.env(), CL_ADMIN_PORT: String(CONTROLPLANE_ADMIN_PORT) },
+      logFile: this.logFile('controlplane'),
+    });
+    this.controlPlane = proc;
+    await waitReady(proc, this.net, CONTROLPLANE_ADMIN_PORT);
+    return proc;
+  }
+
+  async startDataPlane(): Promise<ManagedProcess> {
+    const proc = spawnManaged('node', [CLI, 'dataplane'], {
+      name: `${this.net.site}/dataplane`,
+      netns: this.net.netns,
+      env: {
+        ...this.env(),
+        CL_CONTROLPLANE: `127.0.0.1:${CONTROLPLANE_PORT}`,
+        CL_GATEWAY_PORT: String(GATEWAY_PORT),
+        CL_ADMIN_PORT: String(DATAPLANE_ADMIN_PORT),
+      },
+      logFile: this.logFile('dataplane'),
+    });
+    this.dataPlane = proc;
+    await waitReady(proc, this.net, DATAPLANE_ADMIN_PORT);
+    return proc;
+  }
+
+  /** Server-side apply of one object (create or update). */
+  async apply<T extends KubernetesObject>(object: T): Promise<T> {
+    return this.objects.patch(object, undefined, undefined, 'e2e', true, PatchStrategy.ServerSideApply);
+  }
+
+  async remove(object: KubernetesObject): Promise<void> {
+    try {
+      await this.objects.delete(object);
+    } catch (err) {
+      if ((err as { code?: number }).code !== 404) throw err;
+    }
+  }
+
+  async read<T extends KubernetesObject>(object: KubernetesObject): Promise<T | undefined> {
+    try {
+      return (await this.objects.read(object as never)) as T;
+    } catch (err) {
+      if ((err as { code?: number }).code === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /** A Pod object with a Running status and the given IP (a workload in this site). */
+  async createPod(
+    namespace: string,
+    name: string,
+    ip: string,
+    labels: Record<string, string>,
+    serviceAccount = 'default',
+  ): Promise<void> {
+    const body: V1Pod = {
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace, labels },
+      spec: { serviceAccountName: serviceAccount, containers: [{ name: 'main', image: 'e2e.invalid/none' }] },
+    };
+    try {
+      await this.core.createNamespacedPod({ namespace, body });
+    } catch (err) {
+      if ((err as { code?: number }).code !== 409) throw err;
+    }
+    const current = await this.core.readNamespacedPod({ namespace, name });
+    current.status = {
+      phase: 'Running',
+      podIP: ip,
+      podIPs: [{ ip }],
+      conditions: [{ type: 'Ready', status: 'True' }],
+    };
+    await this.core.replaceNamespacedPodStatus({ namespace, name, body: current });
+  }
+
+  async ensureNamespace(name: string): Promise<void> {
+    await this.apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+  }
+
+  /** Stops processes of this site and its API server. */
+  async stop(): Promise<void> {
+    await Promise.all([this.dataPlane?.stop(3_000), this.controlPlane?.stop(3_000)]);
+    await Promise.all(this.bridges.map((b) => b.stop(1_000)));
+    await this.cluster?.stop();
+  }
+}
+
+/** Waits until the process answers 200 on /readyz of its admin port (probed inside the site). */
+export async function waitReady(
+  proc: ManagedProcess,
+  net: SiteNetwork,
+  adminPort: number,
+  timeoutMs = 30_000,
+) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (!proc.running) throw new Error(`${proc.name} exited during start-up:\n${proc.output()}`);
+    const probe = await run(
+      'curl',
+      ['-sf', '-o', '/dev/null', '--max-time', '2', `http://127.0.0.1:${adminPort}/readyz`],
+      {
+        netns: net.netns,
+        timeoutMs: 5_000,
+      },
+    );
+    if (probe.code === 0) return;
+    if (Date.now() > deadline)
+      throw new Error(`${proc.name} not ready after ${timeoutMs} ms:\n${proc.output()}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
