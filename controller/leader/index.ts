@@ -1,0 +1,2 @@
+export * from './elector';
+export * from './lease';

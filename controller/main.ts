@@ -1,0 +1,490 @@
+/**
+ * The Kubernetes control plane process: informers over our custom resources, Services,
+ * EndpointSlices and Pods; leader-elected reconcilers (only the leader writes); a versioned
+ * desired-state snapshot served to this site's data-plane replicas by every replica; peer
+ * heartbeats; and the admin server (/healthz, /readyz, /metrics).
+ */
+import { hostname } from 'node:os';
+import { randomBytes, X509Certificate } from 'node:crypto';
+import { KubeConfig } from '@kubernetes/client-node';
+import type { Registry } from 'prom-client';
+import { startAdminServer, type AdminServer } from '../dataplane/admin';
+import type { GatewaySnapshot, SnapshotSource, SnapshotTls } from './api/snapshot';
+import { sleep } from './k8s/backoff';
+import { KubeClient } from './k8s/client';
+import { EventRecorder } from './k8s/events';
+import { keyOf, type KubeObject } from './k8s/object';
+import { WorkQueue, type ReconcileOutcome } from './k8s/workqueue';
+import { LeaderElector } from './leader/elector';
+import { createLogger, rootLogger, type Logger } from './log';
+import { ControlPlaneMetrics } from './metrics';
+import type { PeerMonitor, PeerMonitorFactory } from './peer-monitor';
+import { heartbeatPeerMonitor } from './peer-monitor-heartbeat';
+import { ClusterCache } from './reconcile/cache';
+import { ExportReconciler } from './reconcile/export';
+import { ImportReconciler } from './reconcile/import';
+import { ownerImportKey } from './reconcile/labels';
+import { PeerReconciler } from './reconcile/peer';
+import { policyObjects, PolicyReporter } from './reconcile/policy';
+import type { PortRange } from './reconcile/ports';
+import { loadTokenKey } from './reconcile/token-key';
+import { buildSnapshotContent } from './snapshot/builder';
+import { SnapshotPublisher } from './snapshot/publisher';
+import { SnapshotServer } from './snapshot/server';
+import { defaultCertificateFiles, firstDnsName, loadPeerIdentity } from './standalone/certificates';
+import type { Import, Peer } from '../imports/clusterlink.net.types';
+import type { Pod, Service } from './k8s/core';
+
+export const DEFAULT_NAMESPACE = 'clusterlink-system';
+
+export interface ControlPlaneOptions {
+  /** A loaded kubeconfig; else `kubeconfigPath`; else in-cluster / $KUBECONFIG / ~/.kube/config. */
+  readonly kubeConfig?: KubeConfig;
+  readonly kubeconfigPath?: string;
+  /** The gateway namespace. @default 'clusterlink-system' */
+  readonly namespace?: string;
+  /** PEM of the fabric CA and this peer's certificate and key; else read from `certDir`. */
+  readonly tls?: SnapshotTls;
+  /** Folder with ca.pem, cert.pem, key.pem. @default '/etc/clusterlink' */
+  readonly certDir?: string;
+  /** This peer's labels (sent to other peers, used in policies). */
+  readonly peerLabels?: Readonly<Record<string, string>>;
+  readonly logLevel?: string;
+  readonly logger?: Logger;
+  /** @default 9090; 0 = ephemeral */
+  readonly adminPort?: number;
+  readonly adminHost?: string;
+  /** @default 9444; 0 = ephemeral */
+  readonly snapshotPort?: number;
+  readonly snapshotHost?: string;
+  /** The data plane's gateway container port (never allocated to an Import). @default 8443 */
+  readonly gatewayPort?: number;
+  /** Range of allocated Import target ports. @default 20000-29999 */
+  readonly portRange?: PortRange;
+  /** Leader-election identity. @default hostname + random suffix */
+  readonly identity?: string;
+  readonly leaseName?: string;
+  readonly leaseDurationSeconds?: number;
+  readonly leaseRetryMs?: number;
+  /** Informer resync period. @default 5 minutes */
+  readonly resyncMs?: number;
+  /** Reconciles running at once per kind. @default 4 */
+  readonly concurrency?: number;
+  /** Peer heartbeats; default controller/health's HeartbeatMonitor. */
+  readonly peerMonitor?: PeerMonitorFactory;
+  readonly registry?: Registry;
+  /** Install SIGTERM/SIGINT handlers that close gracefully and exit. @default false */
+  readonly handleSignals?: boolean;
+}
+
+export interface ControlPlane {
+  readonly identity: string;
+  readonly peerName: string;
+  readonly snapshots: SnapshotSource & { readonly snapshot: GatewaySnapshot | undefined };
+  readonly adminAddress: { host: string; port: number };
+  readonly snapshotAddress: { host: string; port: number };
+  readonly cache: ClusterCache;
+  readonly metrics: ControlPlaneMetrics;
+  isLeader(): boolean;
+  /** Resolves when nothing is queued or running in any work queue (tests, benchmarks). */
+  whenIdle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+function loadKubeConfig(options: ControlPlaneOptions): KubeConfig {
+  if (options.kubeConfig) return options.kubeConfig;
+  const kc = new KubeConfig();
+  if (options.kubeconfigPath) kc.loadFromFile(options.kubeconfigPath);
+  else kc.loadFromDefault();
+  return kc;
+}
+
+export async function runControlPlane(options: ControlPlaneOptions = {}): Promise<ControlPlane> {
+  const logger = (
+    options.logger ?? (options.logLevel ? createLogger({ level: options.logLevel }) : rootLogger)
+  ).child({
+    component: 'controlplane',
+  });
+  const namespace = options.namespace ?? DEFAULT_NAMESPACE;
+  const identity = options.identity ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
+  const peerIdentity = options.tls
+    ? await loadPeerIdentityFromPem(options.tls)
+    : await loadPeerIdentity(defaultCertificateFiles(options.certDir ?? '/etc/clusterlink'));
+  const tls = peerIdentity.tls;
+  const peerName = peerIdentity.peerName;
+  const peerLabels = { ...(options.peerLabels ?? {}) };
+  const gatewayPort = options.gatewayPort ?? 8443;
+  const adminPort = options.adminPort ?? 9090;
+  const reservedPorts = new Set([gatewayPort, adminPort, options.snapshotPort ?? 9444, 9090, 9444]);
+
+  const client = new KubeClient(loadKubeConfig(options));
+  const metrics = new ControlPlaneMetrics({ registry: options.registry });
+  const cache = new ClusterCache(client, { namespace, resyncMs: options.resyncMs, logger });
+  const events = new EventRecorder(client, {
+    component: 'clusterlink-controlplane',
+    instance: identity,
+    logger,
+  });
+  const publisher = new SnapshotPublisher();
+
+  // Peer heartbeats run in every replica: each serves its own data planes a current verdict.
+  const monitorFactory = options.peerMonitor ?? heartbeatPeerMonitor();
+  let peerQueue: WorkQueue | undefined;
+  const monitor: PeerMonitor = monitorFactory({
+    tls,
+    localPeer: peerName,
+    logger,
+    onChange: (peer) => {
+      peerQueue?.add(`${namespace}/${peer}`);
+      scheduleSnapshot();
+      updatePeerGauges();
+    },
+  });
+
+  const importReconciler = new ImportReconciler({
+    client,
+    cache,
+    events,
+    reservedPorts,
+    portRange: options.portRange,
+    logger,
+  });
+  const exportReconciler = new ExportReconciler({ client, cache, events });
+  const peerReconciler = new PeerReconciler({ client, cache, events, verdict: (p) => monitor.verdict(p) });
+  const policyReporter = new PolicyReporter({ cache, events, logger });
+
+  const outcome = (kind: string) => (key: string, result: ReconcileOutcome, ms: number, err?: unknown) => {
+    metrics.reconciles.inc({ kind, result });
+    metrics.reconcileSeconds.observe({ kind }, ms / 1000);
+    if (result === 'error' || result === 'terminal') {
+      logger.warn({ kind, key, err: (err as Error)?.message }, 'reconcile failed');
+    }
+  };
+  const concurrency = options.concurrency ?? 4;
+  const importQueue = new WorkQueue({
+    name: 'import',
+    concurrency,
+    reconcile: (k) => importReconciler.reconcile(k),
+    onOutcome: outcome('import'),
+  });
+  const exportQueue = new WorkQueue({
+    name: 'export',
+    concurrency,
+    reconcile: (k) => exportReconciler.reconcile(k),
+    onOutcome: outcome('export'),
+  });
+  peerQueue = new WorkQueue({
+    name: 'peer',
+    concurrency,
+    reconcile: (k) => peerReconciler.reconcile(k),
+    onOutcome: outcome('peer'),
+  });
+  const policyQueue = new WorkQueue({
+    name: 'policy',
+    concurrency: 1,
+    reconcile: async () => policyReporter.reconcile(),
+    onOutcome: outcome('policy'),
+  });
+  const queues = [importQueue, exportQueue, peerQueue, policyQueue];
+  const peerQueueRef = peerQueue;
+
+  // ---- event wiring: informer events -> keys; every change also rebuilds the snapshot ----
+  const importsOnPort = (port: number | undefined) =>
+    port
+      ? cache.imports
+          .list()
+          .filter((i) => i.spec?.targetPort === port)
+          .map((i) => keyOf(i))
+      : [];
+  const onImport = (imp: Import, old?: Import) => {
+    importQueue.add(keyOf(imp));
+    // Imports competing for a port: one changing or going may settle another.
+    if (old !== imp) {
+      for (const k of importsOnPort(imp.spec?.targetPort)) importQueue.add(k);
+      for (const k of importsOnPort(old?.spec?.targetPort)) importQueue.add(k);
+    }
+    scheduleSnapshot();
+  };
+  cache.imports.on('add', onImport).on('update', onImport).on('delete', onImport);
+
+  const onService = (svc: Service) => {
+    const owner = ownerImportKey(svc);
+    if (owner) importQueue.add(owner);
+    const key = keyOf(svc);
+    if (cache.imports.get(key)) importQueue.add(key);
+    if (cache.exports.get(key)) exportQueue.add(key);
+    scheduleSnapshot();
+  };
+  cache.services.on('add', onService).on('update', onService).on('delete', onService);
+  const onSlice = (obj: KubeObject) => {
+    const owner = ownerImportKey(obj);
+    if (owner) importQueue.add(owner);
+  };
+  cache.endpointSlices.on('add', onSlice).on('update', onSlice).on('delete', onSlice);
+
+  const onPod = (pod: Pod, old?: Pod) => {
+    if (cache.isDataplanePod(pod) && podEndpointChanged(pod, old)) {
+      for (const imp of cache.imports.list()) importQueue.add(keyOf(imp));
+    }
+    if (old !== pod) scheduleSnapshot();
+  };
+  cache.pods
+    .on('add', (p) => onPod(p))
+    .on('update', onPod)
+    .on('delete', (p) => onPod(p, { ...p, status: {} }));
+
+  const onExport = (obj: KubeObject) => {
+    exportQueue.add(keyOf(obj));
+    scheduleSnapshot();
+  };
+  cache.exports.on('add', onExport).on('update', onExport).on('delete', onExport);
+
+  const onPeer = (obj: KubeObject) => {
+    peerQueueRef.add(keyOf(obj));
+    monitor.setPeers(
+      cache.peers
+        .list()
+        .filter((p: Peer) => !p.metadata.deletionTimestamp)
+        .map((p: Peer) => ({ name: p.metadata.name, gateways: p.spec?.gateways ?? [] })),
+    );
+    updatePeerGauges();
+    scheduleSnapshot();
+  };
+  cache.peers.on('add', onPeer).on('update', onPeer).on('delete', onPeer);
+
+  const onPolicy = () => {
+    policyQueue.add('policies');
+    scheduleSnapshot();
+  };
+  for (const inf of [cache.accessPolicies, cache.privilegedAccessPolicies]) {
+    inf.on('add', onPolicy).on('update', onPolicy).on('delete', onPolicy);
+  }
+
+  function updatePeerGauges(): void {
+    const peers = cache.peers.list();
+    metrics.peers.set(peers.length);
+    metrics.peersReachable.set(peers.filter((p) => monitor.verdict(p.metadata.name)?.reachable).length);
+  }
+
+  // ---- snapshot: rebuilt (debounced) after changes, once the caches and the token key are there ----
+  let tokenKey: string | undefined;
+  let snapshotTimer: NodeJS.Timeout | undefined;
+  let closed = false;
+  function scheduleSnapshot(): void {
+    if (snapshotTimer || closed) return;
+    snapshotTimer = setTimeout(() => {
+      snapshotTimer = undefined;
+      rebuildSnapshot();
+    }, 20);
+  }
+  function rebuildSnapshot(): void {
+    if (!tokenKey || !cache.hasSynced()) return;
+    const s = publisher.publish(
+      buildSnapshotContent({
+        localPeer: { name: peerName, labels: peerLabels },
+        tls,
+        tokenKey,
+        peers: cache.peers.list(),
+        verdict: (p) => monitor.verdict(p),
+        exports: cache.exports.list(),
+        service: (k) => cache.services.get(k),
+        imports: cache.imports.list(),
+        policies: policyObjects(cache),
+        pods: cache.pods.list(),
+        reservedPorts,
+      }),
+    );
+    metrics.snapshotVersion.set(s.version);
+  }
+
+  // ---- leader election: the queues (all writes) run only while leading ----
+  const elector = new LeaderElector(client, {
+    namespace,
+    identity,
+    leaseName: options.leaseName,
+    leaseDurationSeconds: options.leaseDurationSeconds,
+    retryPeriodMs: options.leaseRetryMs,
+    logger,
+  });
+  elector.on('started', () => {
+    metrics.leader.set(1);
+    void (async () => {
+      await cache.waitForSync();
+      if (!elector.isLeader || closed) return;
+      // Converge everything: includes cleanup of objects whose Import went while no leader ran.
+      for (const imp of cache.imports.list()) importQueue.add(keyOf(imp));
+      for (const obj of [...cache.services.list(), ...cache.endpointSlices.list()]) {
+        const owner = ownerImportKey(obj);
+        if (owner) importQueue.add(owner);
+      }
+      for (const e of cache.exports.list()) exportQueue.add(keyOf(e));
+      for (const p of cache.peers.list()) peerQueueRef.add(keyOf(p));
+      policyQueue.add('policies');
+      for (const q of queues) q.start();
+    })();
+  });
+  elector.on('stopped', () => {
+    metrics.leader.set(0);
+    for (const q of queues) void q.stop();
+  });
+
+  // ---- token key: the leader creates it; everybody polls until it is known ----
+  const tokenLoop = (async () => {
+    while (!tokenKey && !closed) {
+      try {
+        tokenKey = await loadTokenKey(client, namespace, elector.isLeader);
+        if (tokenKey) scheduleSnapshot();
+      } catch (err) {
+        logger.warn({ err: (err as Error).message }, 'token key not available yet');
+      }
+      if (!tokenKey) await sleep(500);
+    }
+  })();
+
+  const gaugeTimer = setInterval(() => {
+    for (const q of queues) metrics.queueDepth.set({ kind: q.name }, q.depth + q.delayedCount);
+    for (const inf of cache.all)
+      metrics.informerRestarts.set({ resource: inf.resource.plural }, inf.restarts);
+  }, 1000);
+  gaugeTimer.unref();
+
+  cache.start();
+  void cache.waitForSync().then(() => scheduleSnapshot());
+  elector.start();
+
+  const snapshotServer = new SnapshotServer({
+    source: publisher,
+    tls,
+    peerName,
+    host: options.snapshotHost,
+    port: options.snapshotPort ?? 9444,
+    logger,
+  });
+  let admin: AdminServer | undefined;
+  try {
+    await snapshotServer.start();
+    admin = await startAdminServer({
+      registry: metrics.registry,
+      host: options.adminHost,
+      port: adminPort,
+      isReady: () => cache.hasSynced() && publisher.snapshot !== undefined,
+    });
+  } catch (err) {
+    closed = true;
+    await Promise.allSettled([snapshotServer.close(), cache.stop(), elector.stop(), tokenLoop]);
+    client.close();
+    throw err;
+  }
+  const adminServer = admin;
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      closed = true;
+      clearInterval(gaugeTimer);
+      if (snapshotTimer) clearTimeout(snapshotTimer);
+      await Promise.all(queues.map((q) => q.stop()));
+      await elector.stop();
+      await monitor.close();
+      await Promise.all([cache.stop(), snapshotServer.close(), adminServer.close(), tokenLoop]);
+      client.close();
+      if (onSignal) {
+        process.off('SIGTERM', onSignal);
+        process.off('SIGINT', onSignal);
+      }
+    })();
+    return closing;
+  };
+  let onSignal: ((signal: NodeJS.Signals) => void) | undefined;
+  if (options.handleSignals) {
+    onSignal = (signal) => {
+      logger.info({ signal }, 'shutting down');
+      close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.once('SIGTERM', onSignal);
+    process.once('SIGINT', onSignal);
+  }
+  logger.info(
+    { identity, peer: peerName, namespace, admin: adminServer.address, snapshots: snapshotServer.address },
+    'control plane running',
+  );
+  return {
+    identity,
+    peerName,
+    snapshots: publisher,
+    adminAddress: adminServer.address,
+    snapshotAddress: snapshotServer.address,
+    cache,
+    metrics,
+    isLeader: () => elector.isLeader,
+    whenIdle: async () => {
+      await Promise.all(queues.map((q) => q.whenIdle()));
+    },
+    close,
+  };
+}
+
+function podEndpointChanged(pod: Pod, old: Pod | undefined): boolean {
+  if (!old || old === pod) return true;
+  const ready = (p: Pod) => p.status?.conditions?.find((c) => c.type === 'Ready')?.status;
+  return (
+    old.status?.podIP !== pod.status?.podIP ||
+    ready(old) !== ready(pod) ||
+    !!old.metadata?.deletionTimestamp !== !!pod.metadata?.deletionTimestamp
+  );
+}
+
+async function loadPeerIdentityFromPem(tls: SnapshotTls): Promise<{ tls: SnapshotTls; peerName: string }> {
+  const name = firstDnsName(new X509Certificate(tls.cert));
+  if (!name)
+    throw Object.assign(new Error('the peer certificate has no DNS name'), {
+      code: 'CL_ERR_BAD_CERTIFICATE',
+    });
+  return { tls, peerName: name };
+}
+
+/** Options from the environment (the `clusterlink controlplane` conventions). */
+export function controlPlaneOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): ControlPlaneOptions {
+  const num = (v: string | undefined) => (v ? Number(v) : undefined);
+  return {
+    namespace: env.CL_NAMESPACE || undefined,
+    kubeconfigPath: env.KUBECONFIG || undefined,
+    certDir: env.CL_CERT_DIR || undefined,
+    peerLabels: parsePeerLabels(env.CL_PEER_LABELS ?? ''),
+    logLevel: env.CL_LOG_LEVEL || undefined,
+    adminPort: num(env.CL_ADMIN_PORT),
+    snapshotPort: num(env.CL_SNAPSHOT_PORT),
+    gatewayPort: num(env.CL_GATEWAY_PORT),
+    identity: env.CL_IDENTITY || env.POD_NAME || undefined,
+    leaseDurationSeconds: num(env.CL_LEASE_DURATION_SECONDS),
+    leaseRetryMs: num(env.CL_LEASE_RETRY_MS),
+  };
+}
+
+/** "k=v,k2=v2" -> { k: 'v', k2: 'v2' }; throws on an entry without '='. */
+export function parsePeerLabels(text: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const part of text
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
+    const eq = part.indexOf('=');
+    if (eq <= 0) {
+      throw Object.assign(new Error(`peer label "${part}" is not key=value`), {
+        code: 'CL_ERR_BAD_PEER_LABELS',
+      });
+    }
+    out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
+  }
+  return out;
+}
+
+if (require.main === module) {
+  runControlPlane({ ...controlPlaneOptionsFromEnv(), handleSignals: true }).catch((err: Error) => {
+    rootLogger.fatal({ err: err.message }, 'control plane failed to start');
+    process.exit(1);
+  });
+}

@@ -1,0 +1,224 @@
+/**
+ * The Import reconciler: resolves (and writes back) the target port, converges the Service and
+ * EndpointSlice of the Import, cleans up after deleted Imports, and reports both conditions.
+ * Level-based: it re-reads the caches and converges, whatever event brought the key here.
+ */
+import { Condition } from '../api/labels';
+import type { Import } from '../../imports/clusterlink.net.types';
+import type { KubeClient } from '../k8s/client';
+import type { EndpointSlice, Service } from '../k8s/core';
+import { isAlreadyExists, isConflict, isNotFound } from '../k8s/errors';
+import type { EventSink } from '../k8s/events';
+import { splitKey } from '../k8s/object';
+import { collectionPath, objectPath, Resources } from '../k8s/resources';
+import type { ReconcileResult } from '../k8s/workqueue';
+import type { Logger } from '../log';
+import type { ClusterCache } from './cache';
+import type { ConditionInput } from './conditions';
+import {
+  endpointSliceName,
+  endpointSliceNeedsUpdate,
+  planImportObjects,
+  serviceNeedsUpdate,
+} from './import-service';
+import { isManagedByUs, ownerImportKey } from './labels';
+import { DEFAULT_PORT_RANGE, resolveTargetPort, type PortClaim, type PortRange } from './ports';
+import { writeConditions } from './status';
+
+export interface ImportReconcilerOptions {
+  readonly client: KubeClient;
+  readonly cache: ClusterCache;
+  readonly events: EventSink;
+  /** Ports the data plane itself listens on (gateway, admin): never handed to an Import. */
+  readonly reservedPorts: ReadonlySet<number>;
+  readonly portRange?: PortRange;
+  readonly logger?: Logger;
+}
+
+export class ImportReconciler {
+  /** Ports allocated and written back but not yet visible in the cache (allocation is synchronous). */
+  private readonly reservations = new Map<string, number>();
+
+  constructor(private readonly o: ImportReconcilerOptions) {}
+
+  /** Imports whose reconcile may change when `imp` changes (they compete for the same port). */
+  affectedBy(imp: Import): string[] {
+    const port = imp.spec?.targetPort;
+    if (!port) return [];
+    return this.o.cache.imports
+      .list()
+      .filter((i) => i.spec?.targetPort === port)
+      .map((i) => `${i.metadata.namespace}/${i.metadata.name}`);
+  }
+
+  async reconcile(key: string): Promise<ReconcileResult> {
+    const imp = this.o.cache.imports.get(key);
+    if (!imp || imp.metadata.deletionTimestamp) {
+      this.reservations.delete(key);
+      await this.cleanup(key, undefined);
+      return;
+    }
+    const port = await this.targetPort(key, imp);
+    if (port.allocatedNow) return; // the write-back brings the Import here again with the port set
+    const ns = imp.metadata.namespace ?? 'default';
+    const existing = this.o.cache.services.get(`${ns}/${imp.metadata.name}`);
+    const plan = planImportObjects(imp, port.port, existing, this.o.cache.dataplanePods());
+    if (plan.service) await this.applyService(plan.service, existing);
+    if (plan.endpointSlice) await this.applyEndpointSlice(plan.endpointSlice);
+    await this.cleanup(key, plan);
+    if (plan.conflict) {
+      this.o.events.record(imp, 'Warning', 'ServiceConflict', plan.condition.message);
+    }
+    await writeConditions(this.o.client, this.o.events, Resources.import, imp, [
+      port.condition,
+      plan.condition,
+    ]);
+  }
+
+  private async targetPort(
+    key: string,
+    imp: Import,
+  ): Promise<{ port?: number; condition: ConditionInput; allocatedNow: boolean }> {
+    const requested = imp.spec?.targetPort ?? 0;
+    if (requested > 0 && this.reservations.get(key) === requested) this.reservations.delete(key);
+    const claims: PortClaim[] = [];
+    for (const other of this.o.cache.imports.list()) {
+      const otherKey = `${other.metadata.namespace}/${other.metadata.name}`;
+      const p = other.spec?.targetPort || this.reservations.get(otherKey) || 0;
+      if (p > 0 && !other.metadata.deletionTimestamp) {
+        claims.push({ key: otherKey, port: p, creationTimestamp: other.metadata.creationTimestamp });
+      }
+    }
+    const res = resolveTargetPort(
+      { key, port: requested, creationTimestamp: imp.metadata.creationTimestamp },
+      claims,
+      this.o.reservedPorts,
+      this.o.portRange ?? DEFAULT_PORT_RANGE,
+    );
+    if (!res.ok) {
+      return {
+        condition: {
+          type: Condition.importTargetPortValid,
+          status: 'False',
+          reason: res.reason,
+          message: res.message,
+        },
+        allocatedNow: false,
+      };
+    }
+    if (res.allocated) {
+      // Reserve before the first await: concurrent reconciles of other Imports see the port taken.
+      this.reservations.set(key, res.port);
+      try {
+        await this.o.client.mergePatch(
+          objectPath(Resources.import, imp.metadata.namespace, imp.metadata.name),
+          {
+            metadata: { resourceVersion: imp.metadata.resourceVersion },
+            spec: { targetPort: res.port },
+          },
+        );
+      } catch (err) {
+        this.reservations.delete(key);
+        throw err;
+      }
+      this.o.logger?.info({ import: key, targetPort: res.port }, 'allocated target port');
+      this.o.events.record(imp, 'Normal', 'TargetPortAllocated', `allocated target port ${res.port}`);
+      return { port: res.port, condition: okPort(res.port, true), allocatedNow: true };
+    }
+    return { port: res.port, condition: okPort(res.port, false), allocatedNow: false };
+  }
+
+  private async applyService(desired: Service, existing: Service | undefined): Promise<void> {
+    const ns = desired.metadata!.namespace!;
+    const name = desired.metadata!.name!;
+    if (!existing) {
+      try {
+        await this.o.client.create(collectionPath(Resources.service, ns), desired);
+      } catch (err) {
+        // The cache is behind a Service created meanwhile: the watch event will bring us back.
+        if (!isAlreadyExists(err)) throw err;
+      }
+      return;
+    }
+    if (!isManagedByUs(existing) || !serviceNeedsUpdate(existing, desired)) return;
+    await this.o.client.mergePatch(objectPath(Resources.service, ns, name), {
+      metadata: {
+        resourceVersion: existing.metadata?.resourceVersion,
+        labels: desired.metadata?.labels,
+        ownerReferences: desired.metadata?.ownerReferences,
+      },
+      spec: { ports: desired.spec?.ports, selector: null },
+    });
+  }
+
+  private async applyEndpointSlice(desired: EndpointSlice): Promise<void> {
+    const ns = desired.metadata!.namespace!;
+    const name = desired.metadata!.name!;
+    const existing = this.o.cache.endpointSlices.get(`${ns}/${name}`);
+    if (!existing) {
+      try {
+        await this.o.client.create(collectionPath(Resources.endpointSlice, ns), desired);
+      } catch (err) {
+        if (!isAlreadyExists(err)) throw err;
+        // Unmanaged slices are outside our informer: a user's slice of this name is left alone.
+        const current = await this.o.client.get<EndpointSlice>(objectPath(Resources.endpointSlice, ns, name));
+        if (!isManagedByUs(current)) {
+          throw new Error(`EndpointSlice ${ns}/${name} exists and is not managed by ClusterLink`);
+        }
+      }
+      return;
+    }
+    if (!endpointSliceNeedsUpdate(existing, desired)) return;
+    await this.o.client.replace(objectPath(Resources.endpointSlice, ns, name), {
+      ...desired,
+      metadata: { ...desired.metadata, resourceVersion: existing.metadata?.resourceVersion },
+    });
+  }
+
+  /** Deletes every object we manage for `key` that the plan does not want (all of them when no plan). */
+  private async cleanup(
+    key: string,
+    plan: { service?: Service; endpointSlice?: EndpointSlice } | undefined,
+  ): Promise<void> {
+    const { namespace, name } = splitKey(key);
+    const wantService = plan?.service ? `${namespace}/${name}` : undefined;
+    const wantSlice = plan?.endpointSlice ? `${namespace}/${endpointSliceName(name)}` : undefined;
+    const deletions: Promise<unknown>[] = [];
+    for (const svc of this.o.cache.services.list()) {
+      if (svc.metadata?.namespace !== namespace || ownerImportKey(svc) !== key) continue;
+      if (`${namespace}/${svc.metadata?.name}` === wantService) continue;
+      deletions.push(
+        this.deleteIgnoringMissing(objectPath(Resources.service, namespace, svc.metadata!.name!), svc),
+      );
+    }
+    for (const slice of this.o.cache.endpointSlices.list()) {
+      if (slice.metadata?.namespace !== namespace || ownerImportKey(slice) !== key) continue;
+      if (`${namespace}/${slice.metadata?.name}` === wantSlice) continue;
+      deletions.push(
+        this.deleteIgnoringMissing(
+          objectPath(Resources.endpointSlice, namespace, slice.metadata!.name!),
+          slice,
+        ),
+      );
+    }
+    await Promise.all(deletions);
+  }
+
+  private async deleteIgnoringMissing(path: string, obj: Service | EndpointSlice): Promise<void> {
+    try {
+      await this.o.client.delete(path, { uid: obj.metadata?.uid });
+    } catch (err) {
+      // gone already, or replaced by a new object of that name (uid precondition): nothing of ours to delete
+      if (!isNotFound(err) && !isConflict(err)) throw err;
+    }
+  }
+}
+
+function okPort(port: number, allocated: boolean): ConditionInput {
+  return {
+    type: Condition.importTargetPortValid,
+    status: 'True',
+    reason: allocated ? 'PortAllocated' : 'PortValid',
+    message: allocated ? `target port ${port} allocated` : `target port ${port}`,
+  };
+}

@@ -1,0 +1,140 @@
+/**
+ * The data plane's side of the snapshot channel: a SnapshotSource that long-polls the control
+ * plane over mTLS, delivers every newer snapshot, and keeps the last one (and keeps retrying with
+ * backoff) while the control plane is away, so the data plane serves on through restarts.
+ */
+import * as https from 'node:https';
+import type { GatewaySnapshot, SnapshotSource } from '../api/snapshot';
+import { backoffDelay, sleep } from '../k8s/backoff';
+import type { Logger } from '../log';
+import { parseSnapshot, SNAPSHOT_PATH } from './wire';
+
+export interface SnapshotClientOptions {
+  readonly host: string;
+  readonly port: number;
+  readonly tls: { readonly ca: string; readonly cert: string; readonly key: string };
+  /** The control plane's certificate must name this peer (it is the same site). */
+  readonly peerName: string;
+  /** Abandon a poll after this long without an answer. @default 60000 */
+  readonly requestTimeoutMs?: number;
+  readonly logger?: Logger;
+}
+
+export class SnapshotClient implements SnapshotSource {
+  private last: GatewaySnapshot | undefined;
+  private readonly listeners = new Set<(s: GatewaySnapshot) => void>();
+  private readonly abort = new AbortController();
+  private loop: Promise<void> | undefined;
+  private readonly agent: https.Agent;
+  /** True while the last poll succeeded. */
+  connected = false;
+
+  constructor(private readonly options: SnapshotClientOptions) {
+    this.agent = new https.Agent({
+      keepAlive: true,
+      maxSockets: 1,
+      ca: options.tls.ca,
+      cert: options.tls.cert,
+      key: options.tls.key,
+      servername: options.peerName,
+    });
+  }
+
+  get snapshot(): GatewaySnapshot | undefined {
+    return this.last;
+  }
+
+  subscribe(listener: (snapshot: GatewaySnapshot) => void): () => void {
+    this.listeners.add(listener);
+    if (this.last) listener(this.last);
+    this.loop ??= this.run();
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Resolves with the first snapshot (or rejects after `timeoutMs`). */
+  waitForSnapshot(timeoutMs = 30_000): Promise<GatewaySnapshot> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        off();
+        reject(new Error(`no snapshot within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const off = this.subscribe((s) => {
+        clearTimeout(timer);
+        queueMicrotask(() => off());
+        resolve(s);
+      });
+    });
+  }
+
+  async close(): Promise<void> {
+    this.abort.abort();
+    await this.loop;
+    this.agent.destroy();
+  }
+
+  private async run(): Promise<void> {
+    let failures = 0;
+    while (!this.abort.signal.aborted) {
+      try {
+        const s = await this.poll(this.last?.version ?? 0);
+        this.connected = true;
+        failures = 0;
+        if (s && s.version !== this.last?.version) {
+          this.last = s;
+          for (const l of [...this.listeners]) {
+            try {
+              l(s);
+            } catch (err) {
+              this.options.logger?.error({ err: (err as Error).message }, 'snapshot listener threw');
+            }
+          }
+        }
+      } catch (err) {
+        if (this.abort.signal.aborted) break;
+        this.connected = false;
+        failures++;
+        const delay = backoffDelay({ initialMs: 250, maxMs: 10_000 }, failures);
+        this.options.logger?.warn(
+          { err: (err as Error).message, retryInMs: delay, version: this.last?.version },
+          'snapshot poll failed; serving on the last snapshot',
+        );
+        await sleep(delay, this.abort.signal);
+      }
+    }
+  }
+
+  private poll(after: number): Promise<GatewaySnapshot | undefined> {
+    return new Promise((resolve, reject) => {
+      const req = https.request(
+        {
+          host: this.options.host,
+          port: this.options.port,
+          path: `${SNAPSHOT_PATH}?after=${after}`,
+          method: 'GET',
+          agent: this.agent,
+          signal: AbortSignal.any([
+            this.abort.signal,
+            AbortSignal.timeout(this.options.requestTimeoutMs ?? 60_000),
+          ]),
+        },
+        (res) => {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('error', reject);
+          res.on('end', () => {
+            if (res.statusCode === 204) return resolve(undefined);
+            if (res.statusCode !== 200)
+              return reject(new Error(`snapshot server answered ${res.statusCode}`));
+            try {
+              resolve(parseSnapshot(Buffer.concat(chunks).toString('utf8')));
+            } catch (err) {
+              reject(err);
+            }
+          });
+        },
+      );
+      req.on('error', reject);
+      req.end();
+    });
+  }
+}

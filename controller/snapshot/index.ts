@@ -1,0 +1,5 @@
+export * from './builder';
+export * from './client';
+export * from './publisher';
+export * from './server';
+export * from './wire';
