@@ -113,7 +113,17 @@ export class Fabric extends Construct {
 
     const gatewayNamespace = props.gatewayNamespace ?? DEFAULT_NAMESPACE;
     const sites = new Map(props.sites.map((s) => [s.name, s]));
-    const plans = (props.services ?? []).map((service) => planService(service, props.sites));
+    // Invalid declarations are reported by validation at synth; building skips them so that they
+    // cannot collide with valid ones first.
+    const seen = new Set<string>();
+    const plans = (props.services ?? [])
+      .map((service) => planService(service, props.sites))
+      .filter((plan) => {
+        const key = `${plan.namespace}/${plan.service.name}`;
+        const usable = !seen.has(key) && !plan.importers.some((site) => plan.exporters.includes(site));
+        seen.add(key);
+        return usable;
+      });
 
     for (const site of props.sites) {
       if (this.perSite.has(site.name)) continue; // duplicate, reported by validation
