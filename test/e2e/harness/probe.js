@@ -180,14 +180,29 @@ function tlsProbe() {
     handshake = true;
     if (o.request) s.write(Buffer.from(o.request, 'base64'));
   });
-  s.on('data', (d) => (response += d));
+  const status = () => Number((/^HTTP\/1\.1 (\d+)/.exec(response) || [0, 0])[1]);
+  const headers = (name) => (new RegExp(`^${name}: *(.*)$`, 'im').exec(response) || [])[1];
+  s.on('data', (d) => {
+    response += d;
+    // A response head is all a probe needs; a CONNECT that succeeded would otherwise stay open.
+    if (response.includes('\r\n\r\n')) {
+      clearTimeout(t);
+      s.destroy();
+      out({
+        handshake,
+        status: status(),
+        token: headers('x-access-token'),
+        response: response.slice(0, 400),
+      });
+    }
+  });
   s.on('error', (e) => {
     clearTimeout(t);
-    out({ handshake, response, error: e.code || e.message });
+    out({ handshake, response, status: status(), error: e.code || e.message });
   });
   s.on('close', () => {
     clearTimeout(t);
-    out({ handshake, response, status: Number((/^HTTP\/1\.1 (\d+)/.exec(response) || [0, 0])[1]) });
+    out({ handshake, response, status: status() });
   });
 }
 

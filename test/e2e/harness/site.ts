@@ -58,6 +58,8 @@ export class Site {
   readonly peerName: string;
   readonly dir: string;
   readonly certDir: string;
+  /** The certificate the site started with (scenarios that swap certificates restore it). */
+  readonly originalPeerCert: CertificateAndKey;
   cluster!: TestCluster;
   objects!: KubernetesObjectApi;
   core!: CoreV1Api;
@@ -65,7 +67,9 @@ export class Site {
   dataPlane: ManagedProcess | undefined;
   private readonly peerLabels: Readonly<Record<string, string>>;
   private readonly bridges: ManagedProcess[] = [];
+  private siteBridge: ManagedProcess | undefined;
   private starts = 0;
+  private certVersion = 0;
 
   constructor(options: SiteOptions) {
     this.net = options.net;
@@ -74,6 +78,7 @@ export class Site {
     this.dir = options.dir;
     this.certDir = path.join(options.dir, 'certs');
     fs.mkdirSync(this.certDir, { recursive: true });
+    this.originalPeerCert = options.certs.peer;
     this.writeCerts(options.certs.ca, options.certs.peer);
   }
 
@@ -86,11 +91,28 @@ export class Site {
     return podAddress(this.net, DATAPLANE_POD_HOST);
   }
 
-  /** Replaces the certificates the processes read (the CL_CERT_DIR of the site). */
+  /**
+   * Replaces the certificates the processes read, atomically the way the kubelet updates a
+   * mounted Secret: files are written into a fresh `..<n>` folder, then the `..data` symlink is
+   * renamed over, and ca.pem/cert.pem/key.pem are symlinks through `..data`.
+   */
   writeCerts(ca: string, peer: CertificateAndKey): void {
-    fs.writeFileSync(path.join(this.certDir, 'ca.pem'), ca);
-    fs.writeFileSync(path.join(this.certDir, 'cert.pem'), peer.cert);
-    fs.writeFileSync(path.join(this.certDir, 'key.pem'), peer.key, { mode: 0o600 });
+    const version = `..${++this.certVersion}`;
+    const target = path.join(this.certDir, version);
+    fs.mkdirSync(target);
+    fs.writeFileSync(path.join(target, 'ca.pem'), ca);
+    fs.writeFileSync(path.join(target, 'cert.pem'), peer.cert);
+    fs.writeFileSync(path.join(target, 'key.pem'), peer.key, { mode: 0o600 });
+    const tmpLink = path.join(this.certDir, '..data_tmp');
+    fs.rmSync(tmpLink, { force: true });
+    fs.symlinkSync(version, tmpLink);
+    fs.renameSync(tmpLink, path.join(this.certDir, '..data'));
+    for (const file of ['ca.pem', 'cert.pem', 'key.pem']) {
+      const link = path.join(this.certDir, file);
+      if (!fs.existsSync(link)) fs.symlinkSync(path.join('..data', file), link);
+    }
+    if (this.certVersion > 1)
+      fs.rmSync(path.join(this.certDir, `..${this.certVersion - 1}`), { recursive: true });
   }
 
   /** API server, CRDs, bridge, gateway namespace and the data-plane Pod object. */
@@ -114,12 +136,30 @@ export class Site {
       name: `${this.net.site}/api-bridge-root`,
     });
     await root.waitForOutput(/forward ready/);
+    this.bridges.push(root);
+    await this.resumeApiBridge();
+  }
+
+  /**
+   * Cuts the site's path to its API server: open connections (watches) are reset and new ones
+   * refused, as the controller sees an API server that went away.
+   */
+  async pauseApiBridge(): Promise<void> {
+    await this.siteBridge?.kill();
+    this.siteBridge = undefined;
+  }
+
+  /** Restores the path cut by pauseApiBridge (no-op while it is up). */
+  async resumeApiBridge(): Promise<void> {
+    if (this.siteBridge?.running) return;
+    const port = new URL(this.cluster.url).port;
+    const socket = path.join(this.dir, 'apiserver.sock');
     const inside = spawnManaged('node', [FORWARD_SCRIPT, `tcp:127.0.0.1:${port}`, `unix:${socket}`], {
       name: `${this.net.site}/api-bridge-site`,
       netns: this.net.netns,
     });
     await inside.waitForOutput(/forward ready/);
-    this.bridges.push(root, inside);
+    this.siteBridge = inside;
   }
 
   private env(): Record<string, string> {
@@ -225,7 +265,7 @@ export class Site {
   /** Stops processes of this site and its API server. */
   async stop(): Promise<void> {
     await Promise.all([this.dataPlane?.stop(3_000), this.controlPlane?.stop(3_000)]);
-    await Promise.all(this.bridges.map((b) => b.stop(1_000)));
+    await Promise.all([...this.bridges, this.siteBridge].map((b) => b?.stop(1_000)));
     await this.cluster?.stop();
   }
 }
