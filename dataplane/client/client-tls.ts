@@ -1,0 +1,67 @@
+/**
+ * TLS material for outgoing connections to remote gateways: one SecureContext per certificate
+ * generation (parsing PEM once, not per connection), SNI = remote peer name, and the server's
+ * certificate must name that peer.
+ */
+import * as tls from 'node:tls';
+import type { SnapshotTls } from '../../controller/api/snapshot';
+
+export class ClientTls {
+  private context: tls.SecureContext | undefined;
+  /** Grows with every certificate change; pooled sessions of an older generation are replaced. */
+  generation = 0;
+
+  update(material: SnapshotTls): void {
+    this.context = tls.createSecureContext({
+      ca: material.ca,
+      cert: material.cert,
+      key: material.key,
+      minVersion: 'TLSv1.2',
+    });
+    this.generation++;
+  }
+
+  get ready(): boolean {
+    return this.context !== undefined;
+  }
+
+  /** Options for tls.connect to a gateway of `peerName`. */
+  connectOptions(peerName: string, host: string, port: number, alpn: string[]): tls.ConnectionOptions {
+    return {
+      host,
+      port,
+      secureContext: this.context,
+      servername: isIp(peerName) ? undefined : peerName,
+      ALPNProtocols: alpn,
+      minVersion: 'TLSv1.2',
+      rejectUnauthorized: true,
+      checkServerIdentity: (_host, cert) => tls.checkServerIdentity(peerName, cert),
+    };
+  }
+}
+
+function isIp(name: string): boolean {
+  return /^[0-9.]+$/.test(name) || name.includes(':');
+}
+
+/** Opens a TLS connection with a timeout; resolves once the handshake completed. */
+export function connectTls(options: tls.ConnectionOptions, timeoutMs: number): Promise<tls.TLSSocket> {
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({ ...options, allowHalfOpen: true } as tls.ConnectionOptions);
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(new Error(`TLS connect to ${options.host}:${options.port} timed out after ${timeoutMs} ms`));
+    }, timeoutMs);
+    const onError = (err: Error): void => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(err);
+    };
+    socket.once('error', onError);
+    socket.once('secureConnect', () => {
+      clearTimeout(timer);
+      socket.off('error', onError);
+      resolve(socket);
+    });
+  });
+}

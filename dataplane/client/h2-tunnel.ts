@@ -1,0 +1,97 @@
+/**
+ * Fast path, client side: one CONNECT stream on a pooled session both carries the source attributes
+ * for the remote's ingress decision and, on 200, is the tunnel. One round trip, no handshake.
+ */
+import * as http2 from 'node:http2';
+import type { Attributes } from '../../controller/policy/types';
+import { codeForHttpStatus, DataPlaneError, DataPlaneErrorCode } from '../errors';
+import {
+  encodeAttributesHeader,
+  ERROR_CODE_HEADER,
+  EXPORT_NAME_HEADER,
+  EXPORT_NAMESPACE_HEADER,
+  SOURCE_ATTRIBUTES_HEADER,
+  type ExportRef,
+} from '../protocol';
+
+export function openFastPathStream(
+  session: http2.ClientHttp2Session,
+  ref: ExportRef,
+  sourceAttributes: Attributes,
+  timeoutMs: number,
+): Promise<http2.ClientHttp2Stream> {
+  return new Promise((resolve, reject) => {
+    let stream: http2.ClientHttp2Stream;
+    try {
+      stream = session.request(
+        {
+          ':method': 'CONNECT',
+          ':authority': `${ref.name}.${ref.namespace}`,
+          [EXPORT_NAME_HEADER]: ref.name,
+          [EXPORT_NAMESPACE_HEADER]: ref.namespace,
+          [SOURCE_ATTRIBUTES_HEADER]: encodeAttributesHeader(sourceAttributes),
+        },
+        { endStream: false },
+      );
+    } catch (err) {
+      reject(
+        new DataPlaneError(
+          DataPlaneErrorCode.peerUnreachable,
+          `h2 request failed: ${(err as Error).message}`,
+          { cause: err },
+        ),
+      );
+      return;
+    }
+    let settled = false;
+    const fail = (err: DataPlaneError): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
+      reject(err);
+    };
+    const timer = setTimeout(
+      () =>
+        fail(
+          new DataPlaneError(
+            DataPlaneErrorCode.peerUnreachable,
+            `no answer to the tunnel request within ${timeoutMs} ms`,
+          ),
+        ),
+      timeoutMs,
+    );
+    stream.once('response', (headers) => {
+      const status = Number(headers[':status']);
+      if (status === 200) {
+        if (settled) return;
+        settled = true;
+        clearTimeout(timer);
+        // The listeners stay: once settled they do nothing, and an 'error' before the relay takes
+        // the stream over must not go unhandled.
+        resolve(stream);
+        return;
+      }
+      const given = headers[ERROR_CODE_HEADER];
+      const code =
+        typeof given === 'string' && given.startsWith('CL_ERR_') ? given : codeForHttpStatus(status);
+      stream.resume();
+      fail(
+        new DataPlaneError(
+          code as DataPlaneErrorCode,
+          `tunnel refused by the remote gateway with ${status} (${code})`,
+        ),
+      );
+    });
+    const onError = (err: Error): void =>
+      fail(
+        new DataPlaneError(DataPlaneErrorCode.peerUnreachable, `tunnel stream failed: ${err.message}`, {
+          cause: err,
+        }),
+      );
+    const onClose = (): void =>
+      fail(new DataPlaneError(DataPlaneErrorCode.peerUnreachable, 'tunnel stream closed before an answer'));
+    stream.on('error', onError);
+    stream.once('close', onClose);
+  });
+}

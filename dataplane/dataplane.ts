@@ -1,0 +1,292 @@
+/**
+ * The data plane: the gateway port, one listener per Import, the tunnels between them. Takes its
+ * whole configuration from snapshots (applySnapshot), decides every connection in-process.
+ */
+import type { Registry } from 'prom-client';
+import type { GatewaySnapshot } from '../controller/api/snapshot';
+import { rootLogger, type Logger } from '../controller/log';
+import { LoadBalancer } from '../controller/lb/order';
+import { ClientTls } from './client/client-tls';
+import { TunnelConnector } from './client/connector';
+import { H2SessionPool } from './client/session-pool';
+import { compileSnapshot, namespacedKey, tlsChanged, type CompiledConfig } from './config';
+import { serveImportClient, type EgressContext } from './egress/egress';
+import { ImportListener } from './egress/import-listener';
+import { DataPlaneError, DataPlaneErrorCode, errorCode } from './errors';
+import type { GatewayContext } from './gateway/context';
+import { GatewayServer } from './gateway/server';
+import { DEFAULT_LIMITS, type DataPlaneLimits } from './limits';
+import { DataPlaneMetrics } from './metrics';
+import { TunnelTracker } from './tunnels';
+
+export interface DataPlaneOptions {
+  /** Address of the gateway port. @default all interfaces */
+  readonly gatewayHost?: string;
+  /** 0 = ephemeral (tests). */
+  readonly gatewayPort: number;
+  readonly metricsRegistry?: Registry;
+  readonly logger?: Logger;
+  /** Overrides of protective limits and timeouts. */
+  readonly limits?: Partial<DataPlaneLimits>;
+  /** Always use the compatible HTTP/1.1 protocol towards remote gateways (interop checks, tests). */
+  readonly forceHttp1?: boolean;
+  /** Clock for tokens (tests). */
+  readonly now?: () => number;
+}
+
+export interface ImportAddress {
+  readonly host: string;
+  readonly port: number;
+}
+
+export class DataPlane {
+  readonly metrics: DataPlaneMetrics;
+  readonly limits: DataPlaneLimits;
+  private readonly logger: Logger;
+  private readonly gateway: GatewayServer;
+  private readonly clientTls = new ClientTls();
+  private readonly pool: H2SessionPool;
+  private readonly connector: TunnelConnector;
+  private readonly lb = new LoadBalancer();
+  private readonly egressTunnels: TunnelTracker;
+  private readonly ingressTunnels: TunnelTracker;
+  private readonly listeners = new Map<string, ImportListener>();
+  private current: CompiledConfig | undefined;
+  private applying: Promise<void> = Promise.resolve();
+  private started = false;
+  private closed = false;
+  private closing: Promise<void> | undefined;
+  private address: { host: string; port: number } | undefined;
+
+  constructor(private readonly options: DataPlaneOptions) {
+    this.logger = (options.logger ?? rootLogger).child({ component: 'dataplane' });
+    this.limits = { ...DEFAULT_LIMITS, ...options.limits };
+    this.metrics = new DataPlaneMetrics(options.metricsRegistry);
+    const limits = (): DataPlaneLimits => this.limits;
+    this.egressTunnels = new TunnelTracker('egress', limits, this.metrics, this.logger);
+    this.ingressTunnels = new TunnelTracker('ingress', limits, this.metrics, this.logger);
+    this.pool = new H2SessionPool(this.clientTls, this.limits, this.logger);
+    this.connector = new TunnelConnector(
+      this.clientTls,
+      this.pool,
+      () => ({ ...this.limits, forceHttp1: options.forceHttp1 }),
+      this.logger,
+    );
+    const now = options.now ?? Date.now;
+    const gatewayContext: GatewayContext = {
+      config: () => this.current,
+      limits: this.limits,
+      tunnels: this.ingressTunnels,
+      metrics: this.metrics,
+      logger: this.logger,
+      now,
+    };
+    this.gateway = new GatewayServer(gatewayContext, {
+      host: options.gatewayHost,
+      port: options.gatewayPort,
+    });
+  }
+
+  /** Opens the gateway port (TLS needs a snapshot before it can complete handshakes). */
+  async start(): Promise<void> {
+    if (this.closed) throw new DataPlaneError(DataPlaneErrorCode.closed, 'data plane is closed');
+    if (this.started) return;
+    this.started = true;
+    const addr = await this.gateway.listen();
+    this.address = { host: addr.address, port: addr.port };
+    this.logger.info({ gateway: `${addr.address}:${addr.port}` }, 'gateway port listening');
+  }
+
+  get gatewayAddress(): { host: string; port: number } {
+    if (!this.address) throw new DataPlaneError(DataPlaneErrorCode.notStarted, 'data plane not started');
+    return this.address;
+  }
+
+  /** Ready: a snapshot is in effect and the gateway port listens. */
+  get ready(): boolean {
+    return this.current !== undefined && this.gateway.listening && !this.closed;
+  }
+
+  /** Version of the snapshot in effect. */
+  get snapshotVersion(): number | undefined {
+    return this.current?.version;
+  }
+
+  importAddress(namespace: string, name: string): { host: string; port: number } | undefined {
+    const a = this.listeners.get(namespacedKey(namespace, name))?.address();
+    return a ? { host: a.address, port: a.port } : undefined;
+  }
+
+  /** Tunnels open (or opening) right now, per direction. */
+  get activeTunnels(): { egress: number; ingress: number } {
+    return { egress: this.egressTunnels.active, ingress: this.ingressTunnels.active };
+  }
+
+  /** Pooled h2 sessions to remote gateways. */
+  get pooledSessions(): number {
+    return this.pool.size;
+  }
+
+  /**
+   * Applies a snapshot: stale versions are ignored, an invalid one is refused whole (the previous
+   * stays in effect). Import listeners that cannot listen are reported in the rejection after the
+   * rest of the snapshot is in effect.
+   */
+  applySnapshot(snapshot: GatewaySnapshot): Promise<void> {
+    const run = this.applying.then(() => this.apply(snapshot));
+    this.applying = run.catch(() => undefined);
+    return run;
+  }
+
+  private async apply(snapshot: GatewaySnapshot): Promise<void> {
+    if (this.closed) throw new DataPlaneError(DataPlaneErrorCode.closed, 'data plane is closed');
+    if (this.current && snapshot.version <= this.current.version) {
+      this.logger.debug(
+        { version: snapshot.version, current: this.current.version },
+        'stale snapshot ignored',
+      );
+      return;
+    }
+    let next: CompiledConfig;
+    try {
+      next = compileSnapshot(snapshot);
+    } catch (err) {
+      this.metrics.errors.inc({ code: errorCode(err) });
+      this.logger.error({ version: snapshot.version, err: (err as Error).message }, 'snapshot refused');
+      throw err;
+    }
+    if (tlsChanged(this.current?.snapshot, snapshot)) {
+      this.gateway.setTls(snapshot.tls);
+      this.clientTls.update(snapshot.tls);
+      if (this.current) this.logger.info('certificates changed: new connections use the new ones');
+    }
+    for (const invalid of next.policy.invalid) {
+      this.logger.warn(
+        { policy: invalid.policy.name, namespace: invalid.policy.namespace, err: invalid.error },
+        'invalid policy ignored',
+      );
+    }
+    this.current = next;
+    this.metrics.snapshotVersion.set(next.version);
+    this.pool.retainOnly(
+      new Set(
+        snapshot.peers.flatMap((p) => p.gateways.map((g) => H2SessionPool.key(p.name, g.host, g.port))),
+      ),
+    );
+    const failures = await this.reconcileListeners(next);
+    this.logger.info(
+      {
+        version: next.version,
+        imports: next.imports.size,
+        exports: next.exports.size,
+        peers: next.peers.size,
+      },
+      'snapshot applied',
+    );
+    if (failures.length > 0) {
+      throw new DataPlaneError(DataPlaneErrorCode.listen, failures.map((f) => f.message).join('; '), {
+        cause: failures[0],
+      });
+    }
+  }
+
+  private async reconcileListeners(config: CompiledConfig): Promise<Error[]> {
+    const closing: Promise<void>[] = [];
+    for (const [key, listener] of this.listeners) {
+      const next = config.imports.get(key);
+      if (next && listener.sameAddress(next)) {
+        listener.spec = next;
+        continue;
+      }
+      this.listeners.delete(key);
+      if (!next) this.lb.forget(key);
+      closing.push(listener.close());
+      this.logger.info({ import: key }, next ? 'import listener moves' : 'import removed: listener closed');
+    }
+    await Promise.all(closing);
+    const failures: Error[] = [];
+    const egress: EgressContext = {
+      config: () => this.current,
+      lb: this.lb,
+      connector: this.connector,
+      tunnels: this.egressTunnels,
+      metrics: this.metrics,
+      logger: this.logger,
+    };
+    await Promise.all(
+      [...config.imports].map(async ([key, spec]) => {
+        if (this.listeners.has(key)) return;
+        const listener = new ImportListener(spec, (socket) => {
+          void serveImportClient(egress, socket, key).catch((err: unknown) => {
+            this.metrics.errors.inc({ code: errorCode(err) });
+            this.logger.error({ import: key, err: (err as Error).message }, 'import client failed');
+            socket.destroy();
+          });
+        });
+        try {
+          const addr = await listener.listen();
+          this.listeners.set(key, listener);
+          this.logger.info({ import: key, listen: `${addr.address}:${addr.port}` }, 'import listener open');
+        } catch (err) {
+          this.metrics.errors.inc({ code: errorCode(err) });
+          this.logger.error({ import: key, err: (err as Error).message }, 'import listener failed');
+          failures.push(err as Error);
+        }
+      }),
+    );
+    return failures;
+  }
+
+  /**
+   * Graceful shutdown: stop accepting (gateway port and import listeners), let tunnels drain for
+   * `graceMs`, then reset what is left and close everything. Idempotent.
+   */
+  close(graceMs: number = this.limits.shutdownGraceMs): Promise<void> {
+    if (!this.closing) this.closing = this.shutdown(graceMs);
+    return this.closing;
+  }
+
+  private async shutdown(graceMs: number): Promise<void> {
+    this.closed = true;
+    await this.applying;
+    this.logger.info({ graceMs, tunnels: this.activeTunnels }, 'data plane closing');
+    const listenersClosed = Promise.all([...this.listeners.values()].map((l) => l.close()));
+    const gatewayClosed = this.gateway.close();
+    this.pool.close();
+    await listenersClosed;
+    this.listeners.clear();
+    let timer: NodeJS.Timeout | undefined;
+    const drained = Promise.all([this.egressTunnels.whenIdle(), this.ingressTunnels.whenIdle()]).then(
+      () => true,
+    );
+    const expired = new Promise<boolean>((resolve) => {
+      timer = setTimeout(() => resolve(false), graceMs);
+    });
+    const clean = await Promise.race([drained, expired]);
+    clearTimeout(timer);
+    if (!clean) {
+      this.logger.info({ tunnels: this.activeTunnels }, 'grace period over: resetting remaining tunnels');
+      const reason = new DataPlaneError(DataPlaneErrorCode.closed, 'data plane shut down');
+      this.egressTunnels.abortAll(reason);
+      this.ingressTunnels.abortAll(reason);
+    }
+    this.pool.destroy();
+    this.gateway.destroy();
+    await gatewayClosed;
+    this.logger.info('data plane closed');
+  }
+
+  /** Forceful: resets every tunnel and closes every socket now. Idempotent. */
+  destroy(err?: Error): void {
+    if (err) this.logger.error({ err: err.message }, 'data plane destroyed');
+    this.closed = true;
+    const reason = err ?? new DataPlaneError(DataPlaneErrorCode.closed, 'data plane destroyed');
+    this.egressTunnels.abortAll(reason);
+    this.ingressTunnels.abortAll(reason);
+    for (const listener of this.listeners.values()) void listener.close();
+    this.listeners.clear();
+    this.pool.destroy();
+    this.gateway.destroy();
+    this.closing ??= Promise.resolve();
+  }
+}

@@ -1,0 +1,96 @@
+/**
+ * Serves one client connection on an import listener: plan (attributes, source order, egress
+ * decisions), open the tunnel at the first source that is allowed and answers, relay. If no source
+ * works the client connection is reset.
+ */
+import type { Socket } from 'node:net';
+import type { Logger } from '../../controller/log';
+import type { LoadBalancer } from '../../controller/lb/order';
+import type { CompiledConfig } from '../config';
+import { errorCode } from '../errors';
+import type { DataPlaneMetrics } from '../metrics';
+import { resetStream } from '../relay';
+import type { TunnelTracker } from '../tunnels';
+import { tuneSocket } from '../tuning';
+import type { TunnelConnector } from '../client/connector';
+import { planEgress } from './egress-decision';
+
+export interface EgressContext {
+  config(): CompiledConfig | undefined;
+  readonly lb: LoadBalancer;
+  readonly connector: TunnelConnector;
+  readonly tunnels: TunnelTracker;
+  readonly metrics: DataPlaneMetrics;
+  readonly logger: Logger;
+}
+
+export async function serveImportClient(
+  ctx: EgressContext,
+  socket: Socket,
+  importKey: string,
+): Promise<void> {
+  const started = performance.now();
+  const config = ctx.config();
+  const imp = config?.imports.get(importKey);
+  if (!config || !imp) {
+    resetStream(socket);
+    return;
+  }
+  tuneSocket(socket);
+  const plan = planEgress(config, ctx.lb, imp, socket.remoteAddress);
+  const log = ctx.logger.child({ side: 'egress', import: importKey, client: socket.remoteAddress });
+  for (const { source, peer, decision } of plan.candidates) {
+    const exportName = `${source.exportNamespace}/${source.exportName}`;
+    if (!peer || !decision) {
+      ctx.metrics.errors.inc({ code: 'CL_ERR_NO_SUCH_PEER' });
+      log.warn({ peer: source.peer, export: exportName }, 'source names an unknown peer: skipped');
+      continue;
+    }
+    ctx.metrics.decisions.inc({ side: 'egress', result: decision.action, reason: decision.tier });
+    log.info(
+      {
+        peer: peer.name,
+        export: exportName,
+        decision: decision.action,
+        tier: decision.tier,
+        policy: decision.policy,
+        reason: decision.reason,
+      },
+      'authorization decision',
+    );
+    if (decision.action !== 'allow') continue;
+    const slot = ctx.tunnels.tryAcquire(peer.name);
+    if (!slot) {
+      ctx.metrics.errors.inc({ code: 'CL_ERR_TOO_MANY_TUNNELS' });
+      log.warn({ peer: peer.name }, 'too many tunnels: source skipped');
+      continue;
+    }
+    let tunnel;
+    try {
+      tunnel = await ctx.connector.open(
+        peer,
+        { name: source.exportName, namespace: source.exportNamespace },
+        plan.sourceAttributes,
+      );
+    } catch (err) {
+      slot.release();
+      ctx.metrics.errors.inc({ code: errorCode(err) });
+      log.info(
+        { peer: peer.name, export: exportName, code: errorCode(err), err: (err as Error).message },
+        'source failed: trying the next',
+      );
+      continue;
+    }
+    if (socket.destroyed) {
+      slot.release();
+      resetStream(tunnel.stream);
+      return;
+    }
+    ctx.metrics.setupSeconds.observe({ protocol: tunnel.protocol }, (performance.now() - started) / 1000);
+    await slot.run(importKey, socket, tunnel.stream);
+    return;
+  }
+  ctx.metrics.errors.inc({ code: 'CL_ERR_NO_SOURCE' });
+  log.info({ sources: plan.candidates.length }, 'no source allowed and reachable: client connection reset');
+  resetStream(socket);
+}

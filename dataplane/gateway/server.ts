@@ -1,0 +1,352 @@
+/**
+ * The gateway port: one TLS listener (mutual TLS with the fabric CA, ALPN h2 and http/1.1) that hands
+ * each connection to an HTTP/2 server (fast path and compatible requests) or an HTTP/1.1 server (the
+ * upstream-compatible protocol), both driven by the same handlers.
+ */
+import * as http from 'node:http';
+import * as http2 from 'node:http2';
+import type { AddressInfo } from 'node:net';
+import * as tls from 'node:tls';
+import type { Duplex } from 'node:stream';
+import type { SnapshotTls } from '../../controller/api/snapshot';
+import { DataPlaneErrorCode } from '../errors';
+import { peerNameOfSocket } from '../identity';
+import {
+  AUTHZ_PATH,
+  HEALTHZ_PATH,
+  MAX_AUTHZ_BODY_BYTES,
+  parseFastPathHeaders,
+  EXPORT_NAME_HEADER,
+} from '../protocol';
+import { h2SessionOptions, STREAM_HIGH_WATER_MARK, widenConnectionWindow } from '../tuning';
+import type { GatewayContext } from './context';
+import {
+  errorResponse,
+  handleAuthz,
+  handleHealthz,
+  serveTunnel,
+  type SimpleResponse,
+  type TunnelTarget,
+} from './handlers';
+import { BadRequestError } from '../errors';
+
+export const ALPN_PROTOCOLS = ['h2', 'http/1.1'];
+
+const headerTimers = new WeakMap<object, NodeJS.Timeout>();
+
+function clearHeaderTimer(socket: object): void {
+  const t = headerTimers.get(socket);
+  if (t) {
+    clearTimeout(t);
+    headerTimers.delete(socket);
+  }
+}
+
+const STATUS_TEXT: Record<number, string> = {
+  200: 'OK',
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  408: 'Request Timeout',
+  413: 'Payload Too Large',
+  429: 'Too Many Requests',
+  431: 'Request Header Fields Too Large',
+  500: 'Internal Server Error',
+  502: 'Bad Gateway',
+  503: 'Service Unavailable',
+};
+
+/** Writes a complete HTTP/1.1 response on a raw socket and closes it (refusals of CONNECT, client errors). */
+function writeRawResponse(socket: Duplex, r: SimpleResponse): void {
+  if (socket.destroyed || !socket.writable) {
+    socket.destroy();
+    return;
+  }
+  const body = Buffer.from(r.body);
+  let head = `HTTP/1.1 ${r.status} ${STATUS_TEXT[r.status] ?? 'Error'}\r\n`;
+  for (const [k, v] of Object.entries(r.headers)) head += `${k}: ${v}\r\n`;
+  head += `Content-Length: ${body.length}\r\nConnection: close\r\n\r\n`;
+  socket.end(Buffer.concat([Buffer.from(head, 'latin1'), body]));
+  // Do not wait forever for a peer that does not read its refusal.
+  setTimeout(() => socket.destroy(), 1000).unref();
+}
+
+export interface GatewayServerOptions {
+  readonly host?: string;
+  readonly port: number;
+}
+
+export class GatewayServer {
+  private readonly tlsServer: tls.Server;
+  private readonly h1: http.Server;
+  private readonly h2: http2.Http2Server;
+  private readonly sockets = new Set<tls.TLSSocket>();
+  private readonly sessions = new Set<http2.ServerHttp2Session>();
+  private readonly sessionPeers = new WeakMap<http2.Http2Session, string | undefined>();
+  private closing = false;
+
+  constructor(
+    private readonly ctx: GatewayContext,
+    private readonly options: GatewayServerOptions,
+  ) {
+    const limits = ctx.limits;
+    this.tlsServer = tls.createServer({
+      requestCert: true,
+      rejectUnauthorized: true,
+      ALPNProtocols: ALPN_PROTOCOLS,
+      minVersion: 'TLSv1.2',
+      handshakeTimeout: limits.handshakeTimeoutMs,
+      allowHalfOpen: true,
+      highWaterMark: STREAM_HIGH_WATER_MARK,
+    } as tls.TlsOptions);
+    this.tlsServer.on('secureConnection', (socket) => this.onSecureConnection(socket));
+    this.tlsServer.on('tlsClientError', (err) => {
+      ctx.metrics.errors.inc({ code: 'CL_ERR_TLS_HANDSHAKE' });
+      ctx.logger.debug({ err: err.message }, 'TLS handshake refused');
+    });
+    this.tlsServer.on('error', (err) => ctx.logger.error({ err: err.message }, 'gateway listener error'));
+
+    this.h1 = http.createServer({ maxHeaderSize: limits.maxHeaderBytes, requestTimeout: 0 });
+    this.h1.keepAliveTimeout = limits.keepAliveTimeoutMs;
+    this.h1.timeout = limits.keepAliveTimeoutMs;
+    this.h1.on('request', (req, res) => this.onHttp1Request(req, res));
+    this.h1.on('connect', (req, socket, head) => this.onHttp1Connect(req, socket as tls.TLSSocket, head));
+    this.h1.on('clientError', (err: NodeJS.ErrnoException, socket) => this.onHttp1ClientError(err, socket));
+
+    this.h2 = http2.createServer({ ...h2SessionOptions() });
+    this.h2.on('session', (session) => this.onSession(session));
+    this.h2.on('stream', (stream, headers) => this.onStream(stream, headers));
+  }
+
+  /** Installs new certificates for new connections; established connections keep theirs. */
+  setTls(material: SnapshotTls): void {
+    this.tlsServer.setSecureContext({
+      ca: material.ca,
+      cert: material.cert,
+      key: material.key,
+      minVersion: 'TLSv1.2',
+    });
+  }
+
+  listen(): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error): void => reject(err);
+      this.tlsServer.once('error', onError);
+      this.tlsServer.listen(this.options.port, this.options.host, () => {
+        this.tlsServer.off('error', onError);
+        resolve(this.tlsServer.address() as AddressInfo);
+      });
+    });
+  }
+
+  get listening(): boolean {
+    return this.tlsServer.listening;
+  }
+
+  address(): AddressInfo | undefined {
+    return (this.tlsServer.address() as AddressInfo | null) ?? undefined;
+  }
+
+  /** Stops accepting; h2 sessions get GOAWAY (their streams finish); idle HTTP/1.1 connections close. */
+  close(): Promise<void> {
+    this.closing = true;
+    const closed = new Promise<void>((resolve) => {
+      if (!this.tlsServer.listening) return resolve();
+      this.tlsServer.close(() => resolve());
+    });
+    for (const session of this.sessions) session.close();
+    this.h1.closeIdleConnections?.();
+    for (const socket of this.sockets) {
+      if (
+        !socket.destroyed &&
+        (socket as { clTunnel?: boolean }).clTunnel !== true &&
+        socket.alpnProtocol !== 'h2'
+      ) {
+        // HTTP/1.1 connection without a tunnel: nothing to drain.
+        socket.end();
+      }
+    }
+    return closed;
+  }
+
+  /** Destroys every connection (end of the grace period). */
+  destroy(): void {
+    this.closing = true;
+    if (this.tlsServer.listening) this.tlsServer.close();
+    for (const session of this.sessions) session.destroy();
+    for (const socket of this.sockets) socket.destroy();
+  }
+
+  private onSecureConnection(socket: tls.TLSSocket): void {
+    if (this.closing) {
+      socket.destroy();
+      return;
+    }
+    this.sockets.add(socket);
+    socket.once('close', () => {
+      this.sockets.delete(socket);
+      clearHeaderTimer(socket);
+    });
+    socket.on('error', () => {
+      /* reported by the owner (http server, h2 session or relay) */
+    });
+    if (socket.alpnProtocol === 'h2') {
+      this.h2.emit('connection', socket);
+      return;
+    }
+    // http/1.1 or no ALPN (clients that do not negotiate ALPN speak HTTP/1.1).
+    headerTimers.set(
+      socket,
+      setTimeout(() => {
+        this.ctx.metrics.errors.inc({ code: 'CL_ERR_HEADERS_TIMEOUT' });
+        socket.destroy();
+      }, this.ctx.limits.headersTimeoutMs),
+    );
+    this.h1.emit('connection', socket);
+  }
+
+  // ---- HTTP/1.1 ----
+
+  private onHttp1Request(req: http.IncomingMessage, res: http.ServerResponse): void {
+    clearHeaderTimer(req.socket);
+    const send = (r: SimpleResponse): void => {
+      if (res.headersSent) return;
+      res.writeHead(r.status, { ...r.headers, 'content-length': Buffer.byteLength(r.body) });
+      res.end(r.body);
+    };
+    if (req.method === 'GET' && req.url === HEALTHZ_PATH) {
+      req.resume();
+      send(handleHealthz(this.ctx));
+      return;
+    }
+    if (req.method === 'POST' && req.url === AUTHZ_PATH) {
+      const peer = peerNameOfSocket(req.socket as tls.TLSSocket);
+      readBody(req, MAX_AUTHZ_BODY_BYTES).then(
+        (body) => send(handleAuthz(this.ctx, peer, body)),
+        () => {
+          send({ status: 413, headers: { connection: 'close' }, body: 'body too large\n' });
+          req.socket.destroySoon?.();
+        },
+      );
+      return;
+    }
+    req.resume();
+    this.ctx.metrics.errors.inc({ code: DataPlaneErrorCode.badRequest });
+    send(errorResponse(new BadRequestError(`unsupported request ${req.method} ${req.url}`)));
+  }
+
+  private onHttp1Connect(req: http.IncomingMessage, socket: tls.TLSSocket, head: Buffer): void {
+    clearHeaderTimer(socket);
+    socket.setTimeout(0); // the relay owns idle detection from here
+    (socket as { clTunnel?: boolean }).clTunnel = true;
+    if (head.length > 0) socket.unshift(head);
+    const peer = peerNameOfSocket(socket);
+    const target: TunnelTarget = { kind: 'token', authorization: req.headers.authorization };
+    void serveTunnel(this.ctx, peer, target, {
+      stream: socket,
+      accept: () => socket.write('HTTP/1.1 200 OK\r\n\r\n'),
+      refuse: (r) => writeRawResponse(socket, r),
+    });
+  }
+
+  private onHttp1ClientError(err: NodeJS.ErrnoException, socket: Duplex): void {
+    clearHeaderTimer(socket);
+    const code = err.code === 'HPE_HEADER_OVERFLOW' ? 'CL_ERR_HEADER_TOO_LARGE' : DataPlaneErrorCode.protocol;
+    this.ctx.metrics.errors.inc({ code });
+    if (err.code === 'ECONNRESET' || !socket.writable) {
+      socket.destroy();
+      return;
+    }
+    const status =
+      err.code === 'HPE_HEADER_OVERFLOW' ? 431 : err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+    writeRawResponse(socket, { status, headers: { 'x-cl-error-code': code }, body: '' });
+  }
+
+  // ---- HTTP/2 ----
+
+  private onSession(session: http2.ServerHttp2Session): void {
+    if (this.closing) {
+      session.destroy();
+      return;
+    }
+    this.sessions.add(session);
+    session.once('close', () => this.sessions.delete(session));
+    session.on('error', (err) => this.ctx.logger.debug({ err: err.message }, 'h2 session error'));
+    this.sessionPeers.set(session, peerNameOfSocket(session.socket as tls.TLSSocket));
+    try {
+      widenConnectionWindow(session);
+    } catch {
+      /* session already closing */
+    }
+  }
+
+  private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
+    stream.on('error', () => {
+      /* reported by the relay, or the stream was just refused */
+    });
+    const peer = this.sessionPeers.get(stream.session!);
+    const method = headers[':method'];
+    const respond = (r: SimpleResponse): void => {
+      if (stream.destroyed || stream.headersSent) return;
+      stream.respond({ ':status': r.status, ...r.headers }, { endStream: r.body.length === 0 });
+      if (r.body.length > 0) stream.end(r.body);
+    };
+    if (method === 'CONNECT') {
+      let target: TunnelTarget;
+      try {
+        target =
+          headers[EXPORT_NAME_HEADER] !== undefined
+            ? { kind: 'fast', request: parseFastPathHeaders(headers) }
+            : { kind: 'token', authorization: headers.authorization };
+      } catch (err) {
+        this.ctx.metrics.errors.inc({ code: DataPlaneErrorCode.badRequest });
+        respond(errorResponse(err));
+        return;
+      }
+      void serveTunnel(this.ctx, peer, target, {
+        stream,
+        accept: () => stream.respond({ ':status': 200 }),
+        refuse: respond,
+      });
+      return;
+    }
+    const path = headers[':path'];
+    if (method === 'GET' && path === HEALTHZ_PATH) {
+      stream.resume();
+      respond(handleHealthz(this.ctx));
+      return;
+    }
+    if (method === 'POST' && path === AUTHZ_PATH) {
+      readBody(stream, MAX_AUTHZ_BODY_BYTES).then(
+        (body) => respond(handleAuthz(this.ctx, peer, body)),
+        () => respond({ status: 413, headers: {}, body: 'body too large\n' }),
+      );
+      return;
+    }
+    stream.resume();
+    this.ctx.metrics.errors.inc({ code: DataPlaneErrorCode.badRequest });
+    respond(errorResponse(new BadRequestError(`unsupported request ${String(method)} ${String(path)}`)));
+  }
+}
+
+/** Reads a request body up to `limit` bytes; rejects beyond it. */
+function readBody(stream: NodeJS.ReadableStream & { destroy?(): void }, limit: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size > limit) {
+        stream.off('data', onData);
+        stream.pause();
+        reject(new BadRequestError('body too large'));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    stream.on('data', onData);
+    stream.once('end', () => resolve(Buffer.concat(chunks)));
+    stream.once('error', reject);
+  });
+}

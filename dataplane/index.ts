@@ -1,0 +1,11 @@
+export { DataPlane, type DataPlaneOptions, type ImportAddress } from './dataplane';
+export { startAdminServer, type AdminServer, type AdminServerOptions } from './admin';
+export { runDataPlane, type DataPlaneProcess, type RunDataPlaneOptions } from './main';
+export * from './errors';
+export { DataPlaneMetrics } from './metrics';
+export { DEFAULT_LIMITS, type DataPlaneLimits } from './limits';
+export { issueToken, verifyToken, TOKEN_LIFETIME_MS } from './token';
+export { TunnelConnector, type OpenedTunnel, type TunnelProtocol } from './client/connector';
+export { healthz as http1Healthz } from './client/http1-client';
+export { ClientTls, connectTls } from './client/client-tls';
+export * as protocol from './protocol';

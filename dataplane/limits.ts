@@ -1,0 +1,41 @@
+/**
+ * Protective limits and timeouts of the data plane (robustness, not speed: speed lives in
+ * tuning.ts). Every value can be overridden through DataPlaneOptions.limits (tests use short ones).
+ */
+export interface DataPlaneLimits {
+  /** A TLS handshake on the gateway port must complete within this. */
+  readonly handshakeTimeoutMs: number;
+  /** An HTTP/1.1 request head must arrive within this after the connection (or the previous response). */
+  readonly headersTimeoutMs: number;
+  /** Idle HTTP/1.1 keep-alive connections (no tunnel) are closed after this. */
+  readonly keepAliveTimeoutMs: number;
+  /** Largest HTTP/1.1 request head (bytes); larger gets 431. */
+  readonly maxHeaderBytes: number;
+  /** Connecting to an export target (or a remote gateway) must succeed within this. */
+  readonly connectTimeoutMs: number;
+  /** Opening a tunnel at a remote gateway (authorization included) must succeed within this. */
+  readonly tunnelOpenTimeoutMs: number;
+  /** A tunnel with no byte in either direction for this long is reset. 0 = never. */
+  readonly idleTimeoutMs: number;
+  /** Concurrent tunnels, per direction (egress, ingress) and in total per remote peer. */
+  readonly maxTunnels: number;
+  readonly maxTunnelsPerPeer: number;
+  /** Default grace period of close(): tunnels drain this long before they are reset. */
+  readonly shutdownGraceMs: number;
+  /** A gateway that answered ALPN with http/1.1 only is not asked for h2 again for this long. */
+  readonly http1OnlyMemoryMs: number;
+}
+
+export const DEFAULT_LIMITS: DataPlaneLimits = {
+  handshakeTimeoutMs: 10_000,
+  headersTimeoutMs: 10_000,
+  keepAliveTimeoutMs: 60_000,
+  maxHeaderBytes: 16 * 1024,
+  connectTimeoutMs: 5_000,
+  tunnelOpenTimeoutMs: 10_000,
+  idleTimeoutMs: 3_600_000,
+  maxTunnels: 20_000,
+  maxTunnelsPerPeer: 10_000,
+  shutdownGraceMs: 10_000,
+  http1OnlyMemoryMs: 60_000,
+};

@@ -1,0 +1,117 @@
+/**
+ * Bookkeeping of open tunnels on one side (egress or ingress): concurrency limits (in total and per
+ * remote peer, slots taken before a tunnel is opened so setups in flight count), metrics when a
+ * tunnel closes, and the abort handle used by graceful shutdown.
+ */
+import type { Duplex } from 'node:stream';
+import type { Logger } from '../controller/log';
+import { relay, type RelayStats } from './relay';
+import type { DataPlaneMetrics, Direction } from './metrics';
+
+export interface TunnelSlot {
+  /** Gives the slot back if the tunnel never ran. Idempotent. */
+  release(): void;
+  /** Relays a and b (a = the side that asked for the tunnel) and releases the slot when done. */
+  run(service: string, a: Duplex, b: Duplex): Promise<RelayStats>;
+}
+
+export class TunnelTracker {
+  private total = 0;
+  private readonly perPeer = new Map<string, number>();
+  private readonly aborts = new Set<AbortController>();
+  private idleWaiters: (() => void)[] = [];
+
+  constructor(
+    private readonly direction: Direction,
+    private readonly limits: () => { maxTunnels: number; maxTunnelsPerPeer: number; idleTimeoutMs: number },
+    private readonly metrics: DataPlaneMetrics,
+    private readonly logger: Logger,
+  ) {}
+
+  get active(): number {
+    return this.total;
+  }
+
+  /** A slot for one more tunnel with `peer`, or undefined when a limit is reached. */
+  tryAcquire(peer: string): TunnelSlot | undefined {
+    const { maxTunnels, maxTunnelsPerPeer } = this.limits();
+    const forPeer = this.perPeer.get(peer) ?? 0;
+    if (this.total >= maxTunnels || forPeer >= maxTunnelsPerPeer) return undefined;
+    this.total++;
+    this.perPeer.set(peer, forPeer + 1);
+    let released = false;
+    const release = (): void => {
+      if (released) return;
+      released = true;
+      this.total--;
+      const n = (this.perPeer.get(peer) ?? 1) - 1;
+      if (n <= 0) this.perPeer.delete(peer);
+      else this.perPeer.set(peer, n);
+      if (this.total === 0) this.notifyIdle();
+    };
+    return {
+      release,
+      run: (service, a, b) => this.run(service, peer, a, b, release),
+    };
+  }
+
+  private async run(
+    service: string,
+    peer: string,
+    a: Duplex,
+    b: Duplex,
+    release: () => void,
+  ): Promise<RelayStats> {
+    const labels = { direction: this.direction, service, peer };
+    const abort = new AbortController();
+    this.aborts.add(abort);
+    this.metrics.connectionsOpened.inc(labels);
+    this.metrics.connectionsActive.inc(labels);
+    try {
+      const relaying = relay(a, b, { idleTimeoutMs: this.limits().idleTimeoutMs, signal: abort.signal });
+      // Client sockets start paused (pauseOnConnect) and response readers pause theirs: the relay
+      // only attaches 'data' listeners, which do not restart an explicitly paused stream.
+      a.resume();
+      b.resume();
+      const stats = await relaying;
+      this.metrics.connectionsClosed.inc({ ...labels, end: stats.end });
+      this.metrics.bytes.inc({ ...labels, flow: 'in' }, stats.bytesAtoB);
+      this.metrics.bytes.inc({ ...labels, flow: 'out' }, stats.bytesBtoA);
+      this.logger.debug(
+        {
+          direction: this.direction,
+          service,
+          peer,
+          end: stats.end,
+          bytesIn: stats.bytesAtoB,
+          bytesOut: stats.bytesBtoA,
+          durationMs: Math.round(stats.durationMs),
+          err: stats.error?.message,
+        },
+        'tunnel closed',
+      );
+      return stats;
+    } finally {
+      this.metrics.connectionsActive.dec(labels);
+      this.aborts.delete(abort);
+      release();
+    }
+  }
+
+  /** Resolves when no tunnel is open (or being opened). */
+  whenIdle(): Promise<void> {
+    if (this.total === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** Resets every running tunnel (end of the shutdown grace period, destroy()). */
+  abortAll(reason: Error): void {
+    for (const abort of this.aborts) abort.abort(reason);
+  }
+
+  private notifyIdle(): void {
+    const waiters = this.idleWaiters;
+    this.idleWaiters = [];
+    for (const w of waiters) w();
+  }
+}
