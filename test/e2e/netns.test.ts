@@ -18,7 +18,7 @@ import {
   tcpConnect,
   type SiteBackends,
 } from '../harness/backends';
-import { Fabric, listNamespaces, NETNS_PREFIX, removeStaleNamespaces } from '../harness/netns';
+import { Fabric, listNamespaces, NETNS_PREFIX, podAddress, removeStaleNamespaces } from '../harness/netns';
 import { liveProcesses, runOk, spawnManaged, stopAllProcesses } from '../harness/procs';
 
 jest.setTimeout(120_000);
@@ -108,4 +108,29 @@ test('teardown removes namespaces and processes, also those of a crashed run', a
   expect(await inside.exited).toMatchObject({ signal: 'SIGKILL' });
   expect(await listNamespaces()).not.toContain(fresh.site('z').netns);
   expect(liveProcesses().map((p) => p.name)).not.toContain('inside');
+});
+
+test("the gateway Service rule spreads fabric connections over a site's replicas, as kube-proxy would", async () => {
+  const a = fabric.site('a');
+  const c = fabric.site('c');
+  for (const replica of [0, 1]) {
+    const stand = spawnManaged(
+      'node',
+      [BACKEND_SCRIPT, '--site', `c${replica}`, '--http', String(8443 + replica)],
+      { name: `c/replica-${replica}`, netns: c.netns },
+    );
+    await stand.waitForOutput(/backend ready/);
+  }
+  await fabric.setServiceEndpoints(c, GATEWAY_PORT, [
+    { host: podAddress(c, 2), port: 8443 },
+    { host: podAddress(c, 3), port: 8444 },
+  ]);
+  const seen: string[] = [];
+  for (let i = 0; i < 4; i++) {
+    const response = await curl(a, `http://${c.fabricAddress}:${GATEWAY_PORT}/`, undefined, 3);
+    seen.push((JSON.parse(response.stdout) as { site: string }).site);
+  }
+  expect(seen.sort()).toEqual(['c0', 'c0', 'c1', 'c1']);
+  // The replicas' own ports stay closed to the fabric.
+  expect(await tcpConnect(a, c.fabricAddress, 8443)).toMatchObject({ ok: false, error: 'ECONNREFUSED' });
 });

@@ -69,9 +69,17 @@ function firewallRules(openPorts: readonly number[]): string {
     '  chain input {',
     '    type filter hook input priority 0; policy accept;',
     '    iifname "fab0" ct state established,related accept',
+    // Connections a Service rule (below) redirected to a local endpoint.
+    '    iifname "fab0" ct status dnat accept',
     `    iifname "fab0" tcp dport { ${ports} } accept`,
     '    iifname "fab0" meta l4proto tcp reject with tcp reset',
     '    iifname "fab0" meta l4proto udp reject',
+    '  }',
+    '}',
+    // Filled by setServiceEndpoints: the kube-proxy part of a Service (port -> endpoints).
+    'table ip cle2e-svc {',
+    '  chain prerouting {',
+    '    type nat hook prerouting priority dstnat; policy accept;',
     '  }',
     '}',
     '',
@@ -154,6 +162,25 @@ export class Fabric {
       await fabric.destroy();
       throw err;
     }
+  }
+
+  /**
+   * What kube-proxy does for a Service: connections arriving from the fabric on `port` are
+   * spread over `endpoints` (DNAT, round-robin per connection). Replaces earlier endpoints.
+   */
+  async setServiceEndpoints(
+    site: SiteNetwork,
+    port: number,
+    endpoints: readonly { host: string; port: number }[],
+  ): Promise<void> {
+    if (endpoints.length === 0) throw new Error('a Service needs at least one endpoint');
+    const map = endpoints.map((e, i) => `${i} : ${e.host} . ${e.port}`).join(', ');
+    const rules = [
+      'flush chain ip cle2e-svc prerouting',
+      `add rule ip cle2e-svc prerouting iifname "fab0" tcp dport ${port} dnat to numgen inc mod ${endpoints.length} map { ${map} }`,
+      '',
+    ].join('\n');
+    await runOk('nft', ['-f', '-'], { netns: site.netns, input: rules, timeoutMs: 15_000 });
   }
 
   /** Kills whatever still runs in the namespaces and deletes them. Idempotent. */

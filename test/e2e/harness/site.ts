@@ -29,15 +29,19 @@ import type { CertificateAndKey } from '../../../cli/pki/certificates';
 import { startTestCluster, type TestCluster } from '../../harness/cluster';
 import { installCrds } from '../../harness/crds';
 import { FORWARD_SCRIPT } from '../../harness/backends';
-import { podAddress, type SiteNetwork } from '../../harness/netns';
+import { podAddress, type Fabric, type SiteNetwork } from '../../harness/netns';
 import { run, spawnManaged, type ManagedProcess } from '../../harness/procs';
 
 export const GATEWAY_NAMESPACE = 'clusterlink-system';
+/** The gateway Service port other sites connect to (the Peer's gateway port). */
 export const GATEWAY_PORT = 443;
+/** The data plane's gateway container port; replica i listens on +i. */
+export const DATAPLANE_GATEWAY_PORT = 8443;
 export const CONTROLPLANE_PORT = 9444;
 export const CONTROLPLANE_ADMIN_PORT = 9090;
+/** Admin port of data-plane replica 0; replica i uses +i. */
 export const DATAPLANE_ADMIN_PORT = 9091;
-/** Pod host number of the data-plane process: `${podPrefix}.2`. */
+/** Pod host number of data-plane replica 0 (`${podPrefix}.2`); replica i is .2+i. */
 export const DATAPLANE_POD_HOST = 2;
 
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
@@ -64,7 +68,8 @@ export class Site {
   objects!: KubernetesObjectApi;
   core!: CoreV1Api;
   controlPlane: ManagedProcess | undefined;
-  dataPlane: ManagedProcess | undefined;
+  /** Data-plane replicas by index (replica 0 is the one clients use). */
+  readonly dataPlanes: (ManagedProcess | undefined)[] = [];
   private readonly peerLabels: Readonly<Record<string, string>>;
   private readonly bridges: ManagedProcess[] = [];
   private siteBridge: ManagedProcess | undefined;
@@ -84,6 +89,10 @@ export class Site {
 
   get gatewayAddress(): { host: string; port: number } {
     return { host: this.net.fabricAddress, port: GATEWAY_PORT };
+  }
+
+  get dataPlane(): ManagedProcess | undefined {
+    return this.dataPlanes[0];
   }
 
   /** Address where the data plane's import listeners are reached from inside the site. */
@@ -171,6 +180,7 @@ export class Site {
         .map(([k, v]) => `${k}=${v}`)
         .join(','),
       CL_LOG_LEVEL: process.env.CL_LOG_LEVEL ?? 'info',
+      CL_GATEWAY_PORT: String(DATAPLANE_GATEWAY_PORT),
     };
   }
 
@@ -190,21 +200,52 @@ export class Site {
     return proc;
   }
 
-  async startDataPlane(): Promise<ManagedProcess> {
+  /**
+   * Starts data-plane replica `replica` (gateway container port 8443+replica). Replicas share the
+   * site namespace, so only replica 0 should serve imports (their listeners would collide).
+   */
+  async startDataPlane(replica = 0): Promise<ManagedProcess> {
+    if (replica > 0) {
+      await this.createPod(
+        GATEWAY_NAMESPACE,
+        `cl-dataplane-${replica}`,
+        podAddress(this.net, DATAPLANE_POD_HOST + replica),
+        {
+          'app.kubernetes.io/name': 'cl-dataplane',
+          'app.kubernetes.io/part-of': 'clusterlink',
+        },
+      );
+    }
     const proc = spawnManaged('node', [CLI, 'dataplane'], {
-      name: `${this.net.site}/dataplane`,
+      name: `${this.net.site}/dataplane-${replica}`,
       netns: this.net.netns,
       env: {
         ...this.env(),
         CL_CONTROLPLANE: `127.0.0.1:${CONTROLPLANE_PORT}`,
-        CL_GATEWAY_PORT: String(GATEWAY_PORT),
-        CL_ADMIN_PORT: String(DATAPLANE_ADMIN_PORT),
+        CL_GATEWAY_PORT: String(DATAPLANE_GATEWAY_PORT + replica),
+        CL_ADMIN_PORT: String(DATAPLANE_ADMIN_PORT + replica),
       },
-      logFile: this.logFile('dataplane'),
+      logFile: this.logFile(`dataplane-${replica}`),
     });
-    this.dataPlane = proc;
-    await waitReady(proc, this.net, DATAPLANE_ADMIN_PORT);
+    this.dataPlanes[replica] = proc;
+    await waitReady(proc, this.net, DATAPLANE_ADMIN_PORT + replica);
     return proc;
+  }
+
+  /** The gateway Service's endpoints: replicas 0..count-1 (the DNAT kube-proxy would install). */
+  async setGatewayReplicas(fabric: Fabric, count: number): Promise<void> {
+    const endpoints = Array.from({ length: count }, (_, i) => ({
+      host: podAddress(this.net, DATAPLANE_POD_HOST + i),
+      port: DATAPLANE_GATEWAY_PORT + i,
+    }));
+    await fabric.setServiceEndpoints(this.net, GATEWAY_PORT, endpoints);
+  }
+
+  async stopDataPlane(replica: number): Promise<void> {
+    await this.dataPlanes[replica]?.stop(3_000);
+    this.dataPlanes[replica] = undefined;
+    if (replica > 0)
+      await this.core.deleteNamespacedPod({ namespace: GATEWAY_NAMESPACE, name: `cl-dataplane-${replica}` });
   }
 
   /** Server-side apply of one object (create or update). */
@@ -264,7 +305,7 @@ export class Site {
 
   /** Stops processes of this site and its API server. */
   async stop(): Promise<void> {
-    await Promise.all([this.dataPlane?.stop(3_000), this.controlPlane?.stop(3_000)]);
+    await Promise.all([...this.dataPlanes, this.controlPlane].map((p) => p?.stop(3_000)));
     await Promise.all([...this.bridges, this.siteBridge].map((b) => b?.stop(1_000)));
     await this.cluster?.stop();
   }

@@ -91,6 +91,7 @@ export async function startWorld(): Promise<World> {
       }
       await site.startControlPlane();
       await site.startDataPlane();
+      await site.setGatewayReplicas(fabric, 1);
     }
     return world;
   } catch (err) {
