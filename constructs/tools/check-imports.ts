@@ -1,11 +1,13 @@
 /**
- * `npm run check:imports`: proves dist/clusterlink-crds.yaml and imports/ are what the schema code in
- * constructs/ produces today. Regenerates both into a temporary folder and fails on any difference.
+ * `npm run check:imports`: proves that the committed dist/ (the output of `npm run synth`) and
+ * imports/ (generated from dist/clusterlink-crds.yaml) are what the code in constructs/ produces
+ * today. Regenerates both into a temporary folder and fails on any difference.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CRD_FILE_NAME, IMPORT_FILES, REPO_ROOT, generateImports, synthCrds } from './imports';
+import { buildApp } from '../app';
+import { CRD_FILE_NAME, IMPORT_FILES, REPO_ROOT, generateImports } from './imports';
 
 function read(file: string): string | undefined {
   try {
@@ -18,21 +20,22 @@ function read(file: string): string | undefined {
 function main(): number {
   const work = mkdtempSync(join(tmpdir(), 'cl-check-imports-'));
   try {
-    const crdFile = synthCrds(join(work, 'dist'));
-    generateImports(crdFile, join(work, 'imports'));
+    const dist = join(work, 'dist');
+    buildApp(dist).synth();
+    generateImports(join(dist, CRD_FILE_NAME), join(work, 'imports'));
+    const distFiles = [...new Set([...readdirSync(dist), ...readdirSync(join(REPO_ROOT, 'dist'))])].sort();
     const pairs: [string, string][] = [
-      [join('dist', CRD_FILE_NAME), crdFile],
+      ...distFiles.map((f): [string, string] => [join('dist', f), join(dist, f)]),
       ...IMPORT_FILES.map((f): [string, string] => [join('imports', f), join(work, 'imports', f)]),
     ];
     const stale = pairs.filter(([committed, fresh]) => read(join(REPO_ROOT, committed)) !== read(fresh));
-    for (const [committed] of stale) {
-      console.error(`${committed} is out of date with the schema code in constructs/crds/.`);
-    }
+    for (const [committed] of stale)
+      console.error(`${committed} is out of date with the code in constructs/.`);
     if (stale.length > 0) {
-      console.error('Run `npm run import` and commit the result.');
+      console.error('Run `npm run synth && npm run import` and commit the result.');
       return 1;
     }
-    console.log(`dist/${CRD_FILE_NAME} and imports/ are up to date.`);
+    console.log('dist/ and imports/ are up to date.');
     return 0;
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -1,5 +1,10 @@
 import { Chart, Testing } from 'cdk8s';
-import { ClusterLinkGateway, ClusterLinkGatewayProps } from '../../../constructs';
+import {
+  CLUSTERLINK_VERSION,
+  ClusterLinkGateway,
+  ClusterLinkGatewayProps,
+  DEFAULT_IMAGE,
+} from '../../../constructs';
 import { createCertificateAuthority, createPeerCertificate } from '../../../cli/pki/certificates';
 import { Manifest, find, kinds, synth } from './helpers';
 
@@ -254,4 +259,11 @@ describe('ClusterLinkGateway', () => {
   test('snapshot: default install', () => {
     expect(gateway()).toMatchSnapshot();
   });
+});
+
+test('the default image tag is the package version', () => {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { version } = require('../../../package.json') as { version: string };
+  expect(CLUSTERLINK_VERSION).toBe(version);
+  expect(DEFAULT_IMAGE).toBe(`ghcr.io/clusterlink-ts/clusterlink:${version}`);
 });
