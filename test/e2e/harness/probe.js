@@ -254,7 +254,80 @@ function idle() {
   );
 }
 
-const commands = { connect, hash, load, garbage, tls: tlsProbe, slowloris, idle };
+// The upstream-compatible protocol by hand, each request on a new TLS connection, so that behind
+// a Service with several replicas the token of one replica is used at another.
+async function h1access() {
+  const tlsOpts = {
+    host,
+    port,
+    servername: o.servername,
+    ca: fs.readFileSync(o.ca),
+    cert: fs.readFileSync(o.cert),
+    key: fs.readFileSync(o.key),
+    ALPNProtocols: ['http/1.1'],
+    checkServerIdentity: () => undefined, // the SAN is the peer name, checked via servername below
+  };
+  // untilClose: read to the end; followUp: written once the response head has arrived.
+  const exchange = (request, untilClose, followUp) =>
+    new Promise((resolve) => {
+      const s = tls.connect(tlsOpts);
+      let response = '';
+      let followed = false;
+      const t = setTimeout(() => {
+        s.destroy();
+        resolve({ error: 'ETIMEDOUT', response });
+      }, 10000);
+      s.on('secureConnect', () => s.write(request));
+      s.on('data', (d) => {
+        response += d;
+        if (followUp && !followed && response.includes('\r\n\r\n')) {
+          followed = true;
+          s.write(followUp);
+        }
+        if (!untilClose && response.includes('\r\n\r\n')) {
+          clearTimeout(t);
+          s.destroy();
+          resolve({ response });
+        }
+      });
+      s.on('error', (e) => {
+        clearTimeout(t);
+        resolve({ error: e.code || e.message, response });
+      });
+      s.on('close', () => {
+        clearTimeout(t);
+        resolve({ response });
+      });
+    });
+  const body = JSON.stringify({
+    ServiceName: o.export,
+    ServiceNamespace: o.namespace,
+    SrcAttributes: { 'peer.clusterlink.net/name': o.peer },
+  });
+  let ok = 0;
+  const failures = {};
+  for (let i = 0; i < Number(o.count); i++) {
+    const authz = await exchange(
+      `POST /authz HTTP/1.1\r\nhost: ${o.servername}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+      false,
+    );
+    const token = (/^x-access-token: *(.*)$/im.exec(authz.response) || [])[1];
+    if (!token) {
+      failures.authz = (failures.authz || 0) + 1;
+      continue;
+    }
+    const tunnel = await exchange(
+      `CONNECT ${o.export} HTTP/1.1\r\nhost: ${o.servername}\r\nauthorization: Bearer ${token.trim()}\r\n\r\n`,
+      true,
+      'GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n',
+    );
+    if (/^HTTP\/1\.1 200/.test(tunnel.response) && /"site":"/.test(tunnel.response)) ok++;
+    else failures.connect = (failures.connect || 0) + 1;
+  }
+  out({ ok, count: Number(o.count), failures });
+}
+
+const commands = { connect, hash, load, garbage, tls: tlsProbe, slowloris, idle, h1access };
 if (!commands[cmd]) {
   console.error(`unknown probe ${cmd}`);
   process.exit(2);
