@@ -12,6 +12,7 @@ import { startAdminServer, type AdminServer } from '../dataplane/admin';
 import type { GatewaySnapshot, SnapshotSource, SnapshotTls } from './api/snapshot';
 import { sleep } from './k8s/backoff';
 import { KubeClient } from './k8s/client';
+import { isConflict } from './k8s/errors';
 import { EventRecorder } from './k8s/events';
 import { keyOf, type KubeObject } from './k8s/object';
 import { WorkQueue, type ReconcileOutcome } from './k8s/workqueue';
@@ -129,6 +130,7 @@ export async function runControlPlane(options: ControlPlaneOptions = {}): Promis
 
   // Peer heartbeats run in every replica: each serves its own data planes a current verdict.
   const monitorFactory = options.peerMonitor ?? heartbeatPeerMonitor();
+  // eslint-disable-next-line prefer-const -- assigned below; the monitor calls back only later
   let peerQueue: WorkQueue | undefined;
   const monitor: PeerMonitor = monitorFactory({
     tls,
@@ -157,7 +159,9 @@ export async function runControlPlane(options: ControlPlaneOptions = {}): Promis
     metrics.reconciles.inc({ kind, result });
     metrics.reconcileSeconds.observe({ kind }, ms / 1000);
     if (result === 'error' || result === 'terminal') {
-      logger.warn({ kind, key, err: (err as Error)?.message }, 'reconcile failed');
+      // Write conflicts are routine (our cache was behind); the retry converges.
+      const level = isConflict(err) ? 'debug' : 'warn';
+      logger[level]({ kind, object: key, err: (err as Error)?.message }, 'reconcile failed');
     }
   };
   const concurrency = options.concurrency ?? 4;

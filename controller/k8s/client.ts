@@ -172,6 +172,8 @@ export class KubeClient {
     await new Promise<void>((resolve, reject) => {
       let failed = false;
       const lines = createInterface({ input: res, crlfDelay: Infinity });
+      // readline re-emits input errors; without a listener they would be uncaught
+      lines.on('error', () => undefined);
       lines.on('line', (line) => {
         if (failed || !line) return;
         let event: WatchEvent<T>;

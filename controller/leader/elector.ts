@@ -30,12 +30,14 @@ interface Lease extends KubeObject {
   spec?: LeaseSpec;
 }
 
-export interface LeaderElector {
-  on(event: 'started' | 'stopped', listener: () => void): this;
-  on(event: 'leader', listener: (identity: string) => void): this;
+export interface LeaderElectorEvents {
+  started: [];
+  stopped: [];
+  /** The lease holder as last observed ('' = none). */
+  leader: [identity: string];
 }
 
-export class LeaderElector extends EventEmitter {
+export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
   private leading = false;
   private observed: ObservedRecord | undefined;
   private lastRenew = 0;

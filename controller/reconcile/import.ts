@@ -121,7 +121,7 @@ export class ImportReconciler {
         this.reservations.delete(key);
         throw err;
       }
-      this.o.logger?.info({ import: key, targetPort: res.port }, 'allocated target port');
+      this.o.logger?.info({ object: key, targetPort: res.port }, 'allocated target port');
       this.o.events.record(imp, 'Normal', 'TargetPortAllocated', `allocated target port ${res.port}`);
       return { port: res.port, condition: okPort(res.port, true), allocatedNow: true };
     }
