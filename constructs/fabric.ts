@@ -340,6 +340,21 @@ function validateFabric(props: FabricProps): string[] {
     errors.push(...checkLabels(`site "${site.name}" label`, site.labels));
   }
 
+  const installs = [
+    ['install', typeof props.install === 'object' ? props.install : undefined],
+    ...props.sites.map((site) => [`site "${site.name}" install`, site.install] as const),
+  ] as const;
+  for (const [what, install] of installs) {
+    if (
+      install?.namespace !== undefined &&
+      install.namespace !== (props.gatewayNamespace ?? DEFAULT_NAMESPACE)
+    ) {
+      errors.push(
+        `${what}.namespace is ignored by a Fabric (Peers must live in the gateway's namespace); set gatewayNamespace instead`,
+      );
+    }
+  }
+
   const known = new Set(names);
   const unknown = (what: string, list: readonly string[]) =>
     list

@@ -207,6 +207,11 @@ describe('Fabric', () => {
       /must be usable as a Service name: at most 63/,
     ],
     [
+      'gateway namespace given to install',
+      { ...threeSites, install: { namespace: 'gw' } },
+      /install.namespace is ignored by a Fabric .*; set gatewayNamespace instead/,
+    ],
+    [
       'service port',
       { ...threeSites, services: [{ name: 's', port: 0, exportedBy: 'east' }] },
       /port is 0; use an integer from 1 to 65535/,
