@@ -16,7 +16,7 @@ jest.setTimeout(120_000);
 
 const API = 'clusterlink.net/v1alpha1';
 const CRD_FILE = path.join(distDir, 'clusterlink-crds.yaml');
-const UPSTREAM_DIR = process.env.CLUSTERLINK_UPSTREAM_MANIFESTS ?? '/work/shared/compat/upstream-manifests';
+const UPSTREAM_DIR = path.join(__dirname, 'fixtures', 'upstream-manifests');
 
 type Manifest = {
   apiVersion: string;
@@ -320,14 +320,15 @@ function substitute(text: string): string {
   return text.replace(/\$\{[A-Z0-9_]+\}/g, '192.0.2.1');
 }
 
+function upstreamFiles(): string[] {
+  return fs
+    .readdirSync(UPSTREAM_DIR)
+    .filter((f) => /\.ya?ml$/.test(f))
+    .sort();
+}
+
 function upstreamObjects(): { file: string; manifest: Manifest }[] {
-  const files = fs.existsSync(UPSTREAM_DIR)
-    ? fs
-        .readdirSync(UPSTREAM_DIR)
-        .filter((f) => /\.ya?ml$/.test(f))
-        .sort()
-    : [];
-  return files.flatMap((file) =>
+  return upstreamFiles().flatMap((file) =>
     parseAllDocuments(substitute(fs.readFileSync(path.join(UPSTREAM_DIR, file), 'utf8')))
       .map((doc) => doc.toJS() as Manifest | null)
       .filter((m): m is Manifest => m !== null && m.apiVersion === API)
@@ -338,8 +339,10 @@ function upstreamObjects(): { file: string; manifest: Manifest }[] {
 describe('upstream ClusterLink manifests', () => {
   const objects = upstreamObjects();
 
-  test('are present (every file holds ClusterLink objects)', () => {
-    expect(objects.length).toBeGreaterThanOrEqual(30);
+  test('every file holds ClusterLink objects (33 in 27 files)', () => {
+    expect(new Set(objects.map((o) => o.file))).toEqual(new Set(upstreamFiles()));
+    expect(upstreamFiles()).toHaveLength(27);
+    expect(objects).toHaveLength(33);
   });
 
   // Kubernetes itself requires object names to be DNS subdomains; one upstream policy-engine test
