@@ -101,7 +101,9 @@ export class GatewayServer {
       highWaterMark: STREAM_HIGH_WATER_MARK,
     } as tls.TlsOptions);
     this.tlsServer.on('secureConnection', (socket) => this.onSecureConnection(socket));
-    this.tlsServer.on('tlsClientError', (err) => {
+    this.tlsServer.on('tlsClientError', (err, socket) => {
+      // With a listener, Node leaves closing the socket to us (handshake timeouts included).
+      socket.destroy();
       ctx.metrics.errors.inc({ code: 'CL_ERR_TLS_HANDSHAKE' });
       ctx.logger.debug({ err: err.message }, 'TLS handshake refused');
     });

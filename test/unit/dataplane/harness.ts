@@ -4,6 +4,8 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import * as net from 'node:net';
+import * as tls from 'node:tls';
+import * as http2 from 'node:http2';
 import { once } from 'node:events';
 import {
   createCertificateAuthority,
@@ -211,6 +213,7 @@ export function collect(socket: net.Socket): Promise<Outcome> {
     socket.on('data', (c: Buffer) => chunks.push(c));
     socket.once('error', (e) => (error = e));
     socket.once('close', () => resolve({ data: Buffer.concat(chunks), end: error ? 'error' : 'fin', error }));
+    socket.resume(); // readers of a response head leave the socket paused
   });
 }
 
@@ -235,4 +238,79 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
     if (Date.now() > deadline) throw new Error('condition not reached in time');
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** A raw mutual-TLS connection to a gateway with the given identity (protocol-level tests). */
+export function tlsTo(
+  dp: DataPlane,
+  identity: CertificateAndKey,
+  options: { ca: string; servername: string; alpn?: string[] },
+): Promise<tls.TLSSocket> {
+  const { port } = dp.gatewayAddress;
+  return new Promise((resolve, reject) => {
+    const socket = tls.connect({
+      host: '127.0.0.1',
+      port,
+      ca: options.ca,
+      cert: identity.cert,
+      key: identity.key,
+      servername: options.servername,
+      ALPNProtocols: options.alpn ?? ['http/1.1'],
+      allowHalfOpen: true,
+    });
+    socket.once('secureConnect', () => {
+      socket.off('error', reject);
+      resolve(socket);
+    });
+    socket.once('error', reject);
+  });
+}
+
+export async function h2To(
+  dp: DataPlane,
+  identity: CertificateAndKey,
+  options: { ca: string; servername: string },
+): Promise<http2.ClientHttp2Session> {
+  const socket = await tlsTo(dp, identity, { ...options, alpn: ['h2'] });
+  const session = http2.connect(`https://127.0.0.1:${dp.gatewayAddress.port}`, {
+    createConnection: () => socket,
+  });
+  session.on('error', () => undefined);
+  await once(session, 'connect');
+  return session;
+}
+
+export interface H2Answer {
+  readonly status: number;
+  readonly headers: http2.IncomingHttpHeaders;
+  readonly body: string;
+  readonly stream: http2.ClientHttp2Stream;
+}
+
+/** Sends one request and waits for the response head (and, unless it is a tunnel, the body). */
+export function h2Request(
+  session: http2.ClientHttp2Session,
+  headers: http2.OutgoingHttpHeaders,
+  body?: string,
+): Promise<H2Answer> {
+  return new Promise((resolve, reject) => {
+    const stream = session.request(headers, {
+      endStream: body === undefined && headers[':method'] !== 'CONNECT',
+    });
+    stream.on('error', () => undefined);
+    if (body !== undefined) stream.end(body);
+    stream.once('response', (h) => {
+      const status = Number(h[':status']);
+      if (status === 200 && headers[':method'] === 'CONNECT') {
+        resolve({ status, headers: h, body: '', stream });
+        return;
+      }
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.once('end', () =>
+        resolve({ status, headers: h, body: Buffer.concat(chunks).toString(), stream }),
+      );
+    });
+    stream.once('close', () => reject(new Error(`stream closed (rst ${stream.rstCode})`)));
+  });
 }
