@@ -45,6 +45,12 @@ describe('dist/ install manifests on a real API server', () => {
     );
     const resources = await kubectl(cluster(), ['api-resources', `--api-group=${group}`, '-o', 'name']);
     expect(resources.stdout.trim().split('\n').sort()).toEqual(names.sort());
+    // Installing again replaces them in place (same objects, nothing to change).
+    const uid = async () =>
+      (await kubectl(cluster(), ['get', 'crd', `peers.${group}`, '-o', 'jsonpath={.metadata.uid}'])).stdout;
+    const before = await uid();
+    expect((await installCrds(cluster().kubeConfig)).sort()).toEqual(names.sort());
+    expect(await uid()).toBe(before);
   });
 
   // After the CRDs (the test above): in one `kubectl apply` the custom objects of the example
