@@ -157,7 +157,7 @@ export async function eventually<T>(
 
 interface Conditioned extends KubeObject {
   status?: {
-    conditions?: {
+    readonly conditions?: readonly {
       type: string;
       status: string;
       reason: string;
