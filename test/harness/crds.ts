@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import {
   ApiextensionsV1Api,
   type KubeConfig,
+  loadYaml,
   type V1CustomResourceDefinition,
 } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
@@ -55,9 +56,15 @@ export function readManifests(dir: string = distDir): Record<string, unknown>[] 
 
 /** The CustomResourceDefinitions among the manifests under dir. */
 export function readCrds(dir: string = distDir): V1CustomResourceDefinition[] {
-  return readManifests(dir).filter(
-    (o) => o.kind === 'CustomResourceDefinition' && String(o.apiVersion).startsWith('apiextensions.k8s.io/'),
-  ) as unknown as V1CustomResourceDefinition[];
+  // The typed API client serializes by model property names (`_enum`, `xKubernetesValidations`...):
+  // a raw manifest must be deserialized into the model first (loadYaml does it by kind), or enums, defaults and CEL rules are
+  // silently dropped on the way to the server.
+  return readManifests(dir)
+    .filter(
+      (o) =>
+        o.kind === 'CustomResourceDefinition' && String(o.apiVersion).startsWith('apiextensions.k8s.io/'),
+    )
+    .map((o) => loadYaml<V1CustomResourceDefinition>(JSON.stringify(o)));
 }
 
 export interface InstallCrdsOptions {
