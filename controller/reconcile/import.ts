@@ -41,16 +41,6 @@ export class ImportReconciler {
 
   constructor(private readonly o: ImportReconcilerOptions) {}
 
-  /** Imports whose reconcile may change when `imp` changes (they compete for the same port). */
-  affectedBy(imp: Import): string[] {
-    const port = imp.spec?.targetPort;
-    if (!port) return [];
-    return this.o.cache.imports
-      .list()
-      .filter((i) => i.spec?.targetPort === port)
-      .map((i) => `${i.metadata.namespace}/${i.metadata.name}`);
-  }
-
   async reconcile(key: string): Promise<ReconcileResult> {
     const imp = this.o.cache.imports.get(key);
     if (!imp || imp.metadata.deletionTimestamp) {
