@@ -1,0 +1,141 @@
+/**
+ * The paths the benchmark compares, each started on 127.0.0.1 and exposing a redis port and an
+ * iperf3 port to the clients:
+ * - direct: the services themselves (the limit);
+ * - haproxy: the reference two-hop mTLS tunnel of ../shared/bench/anchors, started by its own
+ *   paths.sh (sourced in a shell, start_haproxy), certificates from its certs.sh;
+ * - ours: two DataPlane processes (site-a imports, site-b exports), h2 sessions between them;
+ * - ours-h1: the same, forced onto the compatible HTTP/1.1 protocol (one TLS connection per tunnel).
+ */
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import * as path from 'node:path';
+import { firstLine, portFree, waitForPort, type Children } from './proc';
+import { exportingSite, importingSite, type BenchPki, type ServiceName } from './snapshots';
+import type { SiteConfig, SiteReady } from '../site';
+
+export interface RunningPath {
+  readonly name: string;
+  readonly redisPort: number;
+  readonly iperfPort: number;
+  /** Gateway processes (A: client side, B: service side); absent for direct. */
+  readonly gateways?: { readonly a: number; readonly b: number };
+  stop(): Promise<void>;
+}
+
+export interface PathEnv {
+  readonly children: Children;
+  readonly work: string;
+  readonly services: Record<ServiceName, number>;
+  readonly anchors: string;
+  /** Certificates made by anchors/certs.sh (HAProxy). */
+  readonly anchorCerts: string;
+  /** Certificates for our sites. */
+  readonly pki: BenchPki;
+  /** Extra node flags for our site processes (e.g. --cpu-prof). */
+  readonly nodeFlags: readonly string[];
+}
+
+export class PathUnavailable extends Error {
+  readonly code = 'BENCH_PATH_UNAVAILABLE';
+}
+
+export async function startPath(name: string, env: PathEnv): Promise<RunningPath> {
+  switch (name) {
+    case 'direct':
+      return {
+        name,
+        redisPort: env.services.redis,
+        iperfPort: env.services.iperf,
+        stop: async () => undefined,
+      };
+    case 'haproxy':
+      return startHaproxy(env);
+    case 'ours':
+      return startOurs(name, env, false);
+    case 'ours-h1':
+      return startOurs(name, env, true);
+    default:
+      throw new PathUnavailable(`unknown path ${name}`);
+  }
+}
+
+async function startHaproxy(env: PathEnv): Promise<RunningPath> {
+  const pathsSh = path.join(env.anchors, 'paths.sh');
+  if (!existsSync(pathsSh)) throw new PathUnavailable(`${pathsSh} not found`);
+  const which = await import('node:child_process').then((cp) =>
+    cp.spawnSync('sh', ['-c', 'command -v haproxy'], { encoding: 'utf8' }),
+  );
+  if (which.status !== 0) throw new PathUnavailable('haproxy is not installed (apt-get install haproxy)');
+  // paths.sh's start_haproxy uses fixed ports (A 17110/17111, B 17143).
+  for (const port of [17110, 17111, 17143]) {
+    if (!(await portFree(port))) throw new PathUnavailable(`port ${port} is in use (another anchors run?)`);
+  }
+  const work = path.join(env.work, 'haproxy-run');
+  mkdirSync(work, { recursive: true });
+  const script = [
+    'set -u',
+    `source "${pathsSh}"`,
+    `WORK="${work}" CERTS="${env.anchorCerts}" SVC_REDIS=${env.services.redis} SVC_IPERF=${env.services.iperf}`,
+    'CPU_A=() CPU_B=() PROXY_PIDS=()',
+    'start_haproxy || exit 3',
+    'echo "PATH $A_REDIS $A_IPERF $B_PORT ${PROXY_PIDS[*]}"',
+    'wait',
+  ].join('\n');
+  const shell = env.children.spawn('bash', ['-c', script], { stdio: ['pipe', 'pipe', 'pipe'] });
+  const line = await firstLine(shell, 'PATH ', 10_000);
+  const [redisPort, iperfPort, bPort, pidB, pidA] = line.split(/\s+/).map(Number);
+  // start_haproxy spawns B first, then A.
+  const stop = (): Promise<void> => env.children.stop(shell, [pidA, pidB]);
+  try {
+    await Promise.all([waitForPort(redisPort), waitForPort(iperfPort), waitForPort(bPort)]);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { name: 'haproxy', redisPort, iperfPort, gateways: { a: pidA, b: pidB }, stop };
+}
+
+async function startSite(
+  env: PathEnv,
+  label: string,
+  config: SiteConfig,
+): Promise<{ child: ChildProcess; ready: SiteReady }> {
+  const file = path.join(env.work, `${label}.json`);
+  writeFileSync(file, JSON.stringify(config), { mode: 0o600 });
+  const siteJs = path.join(__dirname, '..', 'site.js');
+  const child = env.children.spawn(process.execPath, [...env.nodeFlags, siteJs, file], {
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  try {
+    const ready = JSON.parse(await firstLine(child, 'SITE ', 20_000)) as SiteReady;
+    return { child, ready };
+  } catch (err) {
+    await env.children.stop(child);
+    throw err;
+  }
+}
+
+async function startOurs(name: string, env: PathEnv, forceHttp1: boolean): Promise<RunningPath> {
+  const b = await startSite(env, `${name}-b`, { snapshot: exportingSite(env.pki, env.services) });
+  let a: { child: ChildProcess; ready: SiteReady };
+  try {
+    a = await startSite(env, `${name}-a`, {
+      snapshot: importingSite(env.pki, b.ready.gateway),
+      forceHttp1,
+    });
+  } catch (err) {
+    await env.children.stop(b.child);
+    throw err;
+  }
+  return {
+    name,
+    redisPort: a.ready.imports.redis,
+    iperfPort: a.ready.imports.iperf,
+    gateways: { a: a.ready.pid, b: b.ready.pid },
+    stop: async () => {
+      await env.children.stop(a.child);
+      await env.children.stop(b.child);
+    },
+  };
+}
