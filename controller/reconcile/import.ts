@@ -42,14 +42,15 @@ export class ImportReconciler {
   constructor(private readonly o: ImportReconcilerOptions) {}
 
   async reconcile(key: string): Promise<ReconcileResult> {
-    const imp = this.o.cache.imports.get(key);
+    let imp = this.o.cache.imports.get(key);
     if (!imp || imp.metadata.deletionTimestamp) {
       this.reservations.delete(key);
       await this.cleanup(key, undefined);
       return;
     }
     const port = await this.targetPort(key, imp);
-    if (port.allocatedNow) return; // the write-back brings the Import here again with the port set
+    // Go on with the written-back object: its resourceVersion is the one to patch status against.
+    imp = port.updated ?? imp;
     const ns = imp.metadata.namespace ?? 'default';
     const existing = this.o.cache.services.get(`${ns}/${imp.metadata.name}`);
     const plan = planImportObjects(imp, port.port, existing, this.o.cache.dataplanePods());
@@ -68,7 +69,7 @@ export class ImportReconciler {
   private async targetPort(
     key: string,
     imp: Import,
-  ): Promise<{ port?: number; condition: ConditionInput; allocatedNow: boolean }> {
+  ): Promise<{ port?: number; condition: ConditionInput; updated?: Import }> {
     const requested = imp.spec?.targetPort ?? 0;
     if (requested > 0 && this.reservations.get(key) === requested) this.reservations.delete(key);
     const claims: PortClaim[] = [];
@@ -93,14 +94,14 @@ export class ImportReconciler {
           reason: res.reason,
           message: res.message,
         },
-        allocatedNow: false,
       };
     }
     if (res.allocated) {
       // Reserve before the first await: concurrent reconciles of other Imports see the port taken.
       this.reservations.set(key, res.port);
+      let updated: Import;
       try {
-        await this.o.client.mergePatch(
+        updated = await this.o.client.mergePatch<Import>(
           objectPath(Resources.import, imp.metadata.namespace, imp.metadata.name),
           {
             metadata: { resourceVersion: imp.metadata.resourceVersion },
@@ -113,9 +114,9 @@ export class ImportReconciler {
       }
       this.o.logger?.info({ object: key, targetPort: res.port }, 'allocated target port');
       this.o.events.record(imp, 'Normal', 'TargetPortAllocated', `allocated target port ${res.port}`);
-      return { port: res.port, condition: okPort(res.port, true), allocatedNow: true };
+      return { port: res.port, condition: okPort(res.port), updated };
     }
-    return { port: res.port, condition: okPort(res.port, false), allocatedNow: false };
+    return { port: res.port, condition: okPort(res.port) };
   }
 
   private async applyService(desired: Service, existing: Service | undefined): Promise<void> {
@@ -204,11 +205,11 @@ export class ImportReconciler {
   }
 }
 
-function okPort(port: number, allocated: boolean): ConditionInput {
+function okPort(port: number): ConditionInput {
   return {
     type: Condition.importTargetPortValid,
     status: 'True',
-    reason: allocated ? 'PortAllocated' : 'PortValid',
-    message: allocated ? `target port ${port} allocated` : `target port ${port}`,
+    reason: 'PortValid',
+    message: `target port ${port}`,
   };
 }

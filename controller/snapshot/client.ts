@@ -7,6 +7,7 @@ import * as https from 'node:https';
 import type { GatewaySnapshot, SnapshotSource } from '../api/snapshot';
 import { backoffDelay, sleep } from '../k8s/backoff';
 import type { Logger } from '../log';
+import { defaultCertificateFiles, loadPeerIdentity } from '../standalone/certificates';
 import { parseSnapshot, SNAPSHOT_PATH } from './wire';
 
 export interface SnapshotClientOptions {
@@ -137,4 +138,37 @@ export class SnapshotClient implements SnapshotSource {
       req.end();
     });
   }
+}
+
+/** "host:port" or "[v6]:port" -> parts; throws a clear error otherwise. */
+export function parseHostPort(text: string, defaultPort = 9444): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(text.trim());
+  const port = m?.[3] ? Number(m[3]) : defaultPort;
+  if (!m || port < 1 || port > 65535) {
+    throw Object.assign(new Error(`control-plane address "${text}" is not host:port`), {
+      code: 'CL_ERR_BAD_ADDRESS',
+    });
+  }
+  return { host: (m[1] ?? m[2])!, port };
+}
+
+/**
+ * The data plane's snapshot source in Kubernetes: the control plane at `controlPlane`
+ * (CL_CONTROLPLANE, default cl-controlplane:9444), authenticated with this site's certificate
+ * files (CL_CERT_DIR).
+ */
+export async function connectToControlPlane(options: {
+  readonly controlPlane?: string;
+  readonly certDir?: string;
+  readonly logger?: Logger;
+}): Promise<SnapshotClient> {
+  const identity = await loadPeerIdentity(defaultCertificateFiles(options.certDir ?? '/etc/clusterlink'));
+  const { host, port } = parseHostPort(options.controlPlane ?? 'cl-controlplane:9444');
+  return new SnapshotClient({
+    host,
+    port,
+    tls: identity.tls,
+    peerName: identity.peerName,
+    logger: options.logger,
+  });
 }

@@ -5,7 +5,7 @@
  */
 import { createCertificateAuthority, createPeerCertificate } from '../../../cli/pki/certificates';
 import type { GatewaySnapshot } from '../../../controller/api/snapshot';
-import { SnapshotClient } from '../../../controller/snapshot/client';
+import { parseHostPort, SnapshotClient } from '../../../controller/snapshot/client';
 import { SnapshotPublisher } from '../../../controller/snapshot/publisher';
 import { SnapshotServer } from '../../../controller/snapshot/server';
 import { parseSnapshot, SnapshotFormatError } from '../../../controller/snapshot/wire';
@@ -152,5 +152,15 @@ describe('parseSnapshot', () => {
     ]) {
       expect(() => parseSnapshot(bad)).toThrow(SnapshotFormatError);
     }
+  });
+});
+
+describe('parseHostPort', () => {
+  it('reads host:port, [v6]:port and a bare host with the default port', () => {
+    expect(parseHostPort('cl-controlplane:9444')).toEqual({ host: 'cl-controlplane', port: 9444 });
+    expect(parseHostPort('[fd00::1]:1234')).toEqual({ host: 'fd00::1', port: 1234 });
+    expect(parseHostPort('10.0.0.1')).toEqual({ host: '10.0.0.1', port: 9444 });
+    expect(() => parseHostPort('a:b:c')).toThrow('not host:port');
+    expect(() => parseHostPort('a:70000')).toThrow('not host:port');
   });
 });
