@@ -3,10 +3,23 @@ import { Command, CommanderError } from 'commander';
 import type { CliContext } from './context';
 import { CliError } from './errors';
 import { createCommand } from './commands/create';
+import { deleteCommand, deployCommand } from './commands/deploy';
+import { demoCommand } from './commands/demo';
+import { gatewayCommand } from './commands/gateway';
+import { policyCommand } from './commands/policy';
+import { statusCommand } from './commands/status';
 
 export type CommandFactory = (ctx: CliContext) => Command;
 
-const COMMANDS: readonly CommandFactory[] = [createCommand];
+const COMMANDS: readonly CommandFactory[] = [
+  createCommand,
+  gatewayCommand,
+  statusCommand,
+  policyCommand,
+  deployCommand,
+  deleteCommand,
+  demoCommand,
+];
 
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('clusterlink')

@@ -50,7 +50,7 @@ export interface StatusTarget extends KubeTarget {
 export async function kubernetesStatus(target: StatusTarget): Promise<StatusReport> {
   const kc = loadKubeConfig(target);
   const custom = kc.makeApiClient(CustomObjectsApi);
-  const list = async (plural: string, namespace?: string): Promise<Item[]> => {
+  const list = async (plural: string, namespace?: string, attempt = 1): Promise<Item[]> => {
     try {
       const res = (
         namespace
@@ -64,6 +64,11 @@ export async function kubernetesStatus(target: StatusTarget): Promise<StatusRepo
       ) as { items: Item[] };
       return res.items ?? [];
     } catch (err) {
+      // 429: the API server asks to come back (e.g. right after CRDs were installed).
+      if ((err as { code?: number }).code === 429 && attempt < 10) {
+        await new Promise((r) => setTimeout(r, 500 * attempt));
+        return list(plural, namespace, attempt + 1);
+      }
       throw kubeError(kc, `cannot list ${plural}.${API_GROUP}${namespace ? ` in ${namespace}` : ''}`, err);
     }
   };

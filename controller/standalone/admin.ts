@@ -33,7 +33,9 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
         try {
           body = JSON.stringify(options.status(), null, 2) + '\n';
         } catch (err) {
-          res.writeHead(500, { 'content-type': 'text/plain' }).end(`status unavailable: ${(err as Error).message}\n`);
+          res
+            .writeHead(500, { 'content-type': 'text/plain' })
+            .end(`status unavailable: ${(err as Error).message}\n`);
           return;
         }
         res.writeHead(200, { 'content-type': 'application/json' }).end(body);
@@ -44,7 +46,9 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
         return;
       case '/readyz': {
         const ready = options.isReady();
-        res.writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' }).end(ready ? 'ready\n' : 'not ready\n');
+        res
+          .writeHead(ready ? 200 : 503, { 'content-type': 'text/plain' })
+          .end(ready ? 'ready\n' : 'not ready\n');
         return;
       }
       case '/metrics':
@@ -54,7 +58,9 @@ export async function startStatusServer(options: StatusServerOptions): Promise<S
         );
         return;
       default:
-        res.writeHead(404, { 'content-type': 'text/plain' }).end('not found: try /status, /metrics, /healthz, /readyz\n');
+        res
+          .writeHead(404, { 'content-type': 'text/plain' })
+          .end('not found: try /status, /metrics, /healthz, /readyz\n');
     }
   });
   server.keepAliveTimeout = 5_000;

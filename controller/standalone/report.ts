@@ -33,7 +33,11 @@ export interface ImportStatus {
   readonly port: number;
   /** Where the gateway listens for this import (host:port), when known. */
   readonly listen?: string;
-  readonly sources: readonly { readonly peer: string; readonly exportName: string; readonly exportNamespace: string }[];
+  readonly sources: readonly {
+    readonly peer: string;
+    readonly exportName: string;
+    readonly exportNamespace: string;
+  }[];
   readonly lbScheme: LbScheme;
   readonly valid: boolean;
   readonly message?: string;

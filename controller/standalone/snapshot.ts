@@ -31,9 +31,20 @@ export function buildStandaloneSnapshot(input: StandaloneSnapshotInput): Gateway
     tokenKey: input.tokenKey,
     peers: config.peers.map((p) => {
       const view = input.peerView(p.name);
-      return { name: p.name, gateways: p.gateways, reachable: view?.reachable ?? true, labels: view?.labels ?? {} };
+      return {
+        name: p.name,
+        gateways: p.gateways,
+        reachable: view?.reachable ?? true,
+        labels: view?.labels ?? {},
+      };
     }),
-    exports: config.exports.map((e) => ({ name: e.name, namespace: e.namespace, host: e.host, port: e.port, labels: e.labels })),
+    exports: config.exports.map((e) => ({
+      name: e.name,
+      namespace: e.namespace,
+      host: e.host,
+      port: e.port,
+      labels: e.labels,
+    })),
     imports: config.imports.map((i) => ({
       name: i.name,
       namespace: i.namespace,

@@ -59,7 +59,9 @@ export function buildStatusReport(input: StatusInput): StatusReport {
     })),
     imports: config.imports.map((i) => {
       const addr = input.importAddress(i.namespace, i.name);
-      const unknownPeers = i.sources.map((s) => s.peer).filter((p) => !config.peers.some((peer) => peer.name === p));
+      const unknownPeers = i.sources
+        .map((s) => s.peer)
+        .filter((p) => !config.peers.some((peer) => peer.name === p));
       const problems = [
         ...(addr ? [] : [`not listening on port ${importListenPort(i)}`]),
         ...(unknownPeers.length ? [`no Peer named ${[...new Set(unknownPeers)].join(', ')}`] : []),

@@ -1,0 +1,116 @@
+import { spawn } from 'node:child_process';
+import * as net from 'node:net';
+import * as path from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { makeFabric, policyYaml } from '../standalone/fixtures';
+import { cli } from './helpers';
+
+jest.setTimeout(120_000);
+const ROOT = path.resolve(__dirname, '../../..');
+
+describe('clusterlink gateway', () => {
+  let fabric: Awaited<ReturnType<typeof makeFabric>>;
+  beforeEach(async () => (fabric = await makeFabric(['east'])));
+  afterEach(() => fabric.cleanup());
+
+  it('runs as a process, serves status on its admin port and stops cleanly on SIGTERM', async () => {
+    const [east] = fabric.sites;
+    east.write('policy.yaml', policyYaml('allow-all', 'allow'));
+    const child = spawn(
+      process.execPath,
+      [
+        '-r',
+        'ts-node/register/transpile-only',
+        'cli/main.ts',
+        'gateway',
+        '--config',
+        east.dir,
+        '--gateway-host',
+        '127.0.0.1',
+        '--gateway-port',
+        '0',
+        '--admin-port',
+        '0',
+        '--peer-label',
+        'region=us',
+        '--log-level',
+        'warn',
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let stderr = '';
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      const statusUrl = await new Promise<string>((resolve, reject) => {
+        child.stderr!.on('data', (d: Buffer) => {
+          stderr += d.toString();
+          const m = /status at (http:\/\/\S+\/status)/.exec(stderr);
+          if (m) resolve(m[1]);
+        });
+        child.once('exit', () => reject(new Error(`gateway exited: ${stderr}`)));
+      });
+      expect(stderr).toMatch(/gateway "east" serving peers on 127\.0\.0\.1:\d+/);
+      const report = (await (await fetch(statusUrl)).json()) as { peer: unknown; policies: unknown[] };
+      expect(report.peer).toEqual({ name: 'east', labels: { region: 'us' } });
+      expect(report.policies).toEqual([expect.objectContaining({ name: 'allow-all', valid: true })]);
+      const metrics = await (await fetch(statusUrl.replace('/status', '/metrics'))).text();
+      expect(metrics).toContain('# TYPE');
+    } finally {
+      child.kill('SIGTERM');
+    }
+    expect(await exited).toBe(0);
+    expect(stderr).toContain('SIGTERM: closing gateway "east"');
+  });
+
+  it.each([
+    [['--config', '/nonexistent/dir'], 2, '--config "/nonexistent/dir" is not a directory'],
+    [['--gateway-port', '70000'], 2, '--gateway-port "70000" must be an integer 0-65535'],
+    [['--admin-port', 'x'], 2, '--admin-port "x" must be an integer 0-65535'],
+    [['--peer-label', 'novalue'], 2, '--peer-label "novalue" must have the form key=value'],
+    [['--heartbeat-interval', '0'], 2, '--heartbeat-interval "0" must be an integer 1-600000'],
+    [['--log-level', 'loud'], 2, '--log-level "loud" must be one of'],
+  ])('rejects %j naming the flag', async (args, code, message) => {
+    const [east] = fabric.sites;
+    const r = await cli(['gateway', '--config', east.dir, ...args]);
+    expect(r.code).toBe(code);
+    expect(r.stderr).toContain(message);
+  });
+
+  it('requires --config', async () => {
+    expect(await cli(['gateway'])).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining("required option '--config <dir>' not specified"),
+    });
+  });
+
+  it('names the certificate file that is wrong', async () => {
+    const [east] = fabric.sites;
+    writeFileSync(path.join(east.dir, 'key.pem'), 'junk');
+    const r = await cli(['gateway', '--config', east.dir, '--gateway-port', '0', '--admin-port', '0']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(`${path.join(east.dir, 'key.pem')}: not a PEM private key`);
+  });
+
+  it('says which port is taken', async () => {
+    const [east] = fabric.sites;
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const r = await cli([
+        'gateway',
+        '--config',
+        east.dir,
+        '--gateway-port',
+        '0',
+        '--admin-port',
+        String(port),
+      ]);
+      expect(r.code).toBe(1);
+      expect(r.stderr).toContain('EADDRINUSE');
+      expect(r.stderr).toContain('choose another --gateway-port or --admin-port');
+    } finally {
+      blocker.close();
+    }
+  });
+});

@@ -1,0 +1,205 @@
+import { writeFileSync, unlinkSync } from 'node:fs';
+import * as path from 'node:path';
+import { StandaloneGateway } from '../../../controller/standalone/gateway';
+import { createPeerHealth } from '../../../controller/standalone/health';
+import {
+  echoServer,
+  eventually,
+  freePort,
+  exportYaml,
+  get,
+  importYaml,
+  makeFabric,
+  peerYaml,
+  policyYaml,
+} from './fixtures';
+
+const fast = {
+  watch: { debounceMs: 50, rescanMs: 500 },
+  health: createPeerHealth({
+    policy: {
+      reachableIntervalMs: 100,
+      unreachableIntervalMs: 100,
+      failuresToUnreachable: 2,
+      successesToReachable: 1,
+    },
+    timeoutMs: 1000,
+  }),
+};
+
+async function statusOf(gw: StandaloneGateway) {
+  const res = await fetch(`http://127.0.0.1:${gw.adminAddress.port}/status`);
+  return (await res.json()) as ReturnType<StandaloneGateway['status']>;
+}
+
+jest.setTimeout(60_000);
+
+describe('standalone gateway (real sockets)', () => {
+  let fabric: Awaited<ReturnType<typeof makeFabric>>;
+  const closers: (() => Promise<void>)[] = [];
+  beforeEach(async () => (fabric = await makeFabric(['east', 'west'])));
+  afterEach(async () => {
+    for (const close of closers.splice(0).reverse()) await close();
+    fabric.cleanup();
+  });
+
+  async function twoSites() {
+    const [east, west] = fabric.sites;
+    const echo = await echoServer('east-echo');
+    closers.push(() => echo.close());
+    east.write('export.yaml', exportYaml('echo', '127.0.0.1', echo.port));
+    east.write('policy.yaml', policyYaml('allow-all', 'allow'));
+    const eastGw = await StandaloneGateway.start({
+      configDir: east.dir,
+      gatewayHost: '127.0.0.1',
+      gatewayPort: 0,
+      adminPort: 0,
+      ...fast,
+    });
+    closers.push(() => eastGw.close(0));
+    west.write('peers.yaml', peerYaml('east', '127.0.0.1', eastGw.gatewayAddress.port));
+    west.write('policy.yaml', policyYaml('allow-all', 'allow'));
+    return { east, west, eastGw, echo };
+  }
+
+  it('carries a request across two gateways and reloads a changed directory', async () => {
+    const { west, eastGw } = await twoSites();
+    const port = await freePort();
+    west.write('import.yaml', importYaml('echo', port, [{ peer: 'east', exportName: 'echo' }]));
+    const westGw = await StandaloneGateway.start({
+      configDir: west.dir,
+      gatewayHost: '127.0.0.1',
+      gatewayPort: 0,
+      adminPort: 0,
+      ...fast,
+    });
+    closers.push(() => westGw.close(0));
+    expect(westGw.peerName).toBe('west');
+    expect(westGw.importAddress('default', 'echo')).toEqual({ host: '127.0.0.1', port });
+    expect(await eventually(() => get('127.0.0.1', port), 15000, 'request through the tunnel')).toBe(
+      'east-echo',
+    );
+
+    // Status over the admin port: peer reachable, import listening.
+    const status = await eventually(async () => {
+      const s = await statusOf(westGw);
+      return s.peers[0]?.reachable ? s : undefined;
+    });
+    expect(status.peer).toEqual({ name: 'west', labels: {} });
+    expect(status.peers[0]).toMatchObject({
+      name: 'east',
+      reachable: true,
+      gateways: [`127.0.0.1:${eastGw.gatewayAddress.port}`],
+    });
+    expect(status.imports[0]).toMatchObject({
+      name: 'echo',
+      port,
+      listen: `127.0.0.1:${port}`,
+      lbScheme: 'round-robin',
+      valid: true,
+    });
+
+    // A deny policy added to the directory takes effect without a restart.
+    const version = westGw.snapshotVersion;
+    west.write('deny.yaml', policyYaml('deny-east', 'deny'));
+    await eventually(
+      () => (westGw.snapshotVersion > version ? true : undefined),
+      10000,
+      'reload after adding deny.yaml',
+    );
+    await expect(get('127.0.0.1', port)).rejects.toThrow();
+    unlinkSync(path.join(west.dir, 'deny.yaml'));
+    expect(await eventually(() => get('127.0.0.1', port), 10000, 'traffic after removing the deny')).toBe(
+      'east-echo',
+    );
+
+    // The import moves to another port when its file changes.
+    const port2 = await freePort();
+    west.write('import.yaml', importYaml('echo', port2, [{ peer: 'east', exportName: 'echo' }]));
+    expect(await eventually(() => get('127.0.0.1', port2), 10000, 'request on the moved import')).toBe(
+      'east-echo',
+    );
+    await expect(get('127.0.0.1', port)).rejects.toThrow(/ECONNREFUSED/);
+  });
+
+  it('reports bad YAML and invalid objects by file and keeps serving', async () => {
+    const { west } = await twoSites();
+    const port = await freePort();
+    west.write('import.yaml', importYaml('echo', port, [{ peer: 'east', exportName: 'echo' }]));
+    const westGw = await StandaloneGateway.start({
+      configDir: west.dir,
+      gatewayHost: '127.0.0.1',
+      gatewayPort: 0,
+      adminPort: 0,
+      ...fast,
+    });
+    closers.push(() => westGw.close(0));
+    expect(await eventually(() => get('127.0.0.1', port))).toBe('east-echo');
+
+    const version = westGw.snapshotVersion;
+    const other = await freePort();
+    writeFileSync(path.join(west.dir, 'broken.yaml'), 'kind: Import\nmetadata: { name: [oops\n');
+    writeFileSync(
+      path.join(west.dir, 'more.yaml'),
+      importYaml('other', other, [{ peer: 'east', exportName: 'echo' }]) +
+        '---\n' +
+        importYaml('bad', 70000, [{ peer: 'east', exportName: 'echo' }]),
+    );
+    await eventually(() => (westGw.snapshotVersion > version ? true : undefined), 10000, 'reload');
+    const status = await statusOf(westGw);
+    expect(status.invalid).toEqual([
+      expect.objectContaining({
+        file: 'broken.yaml',
+        index: 0,
+        error: expect.stringMatching(/^YAML syntax error/),
+      }),
+      expect.objectContaining({
+        file: 'more.yaml',
+        index: 1,
+        kind: 'Import',
+        name: 'bad',
+        error: 'spec.port: must be an integer 1-65535 (got number 70000)',
+      }),
+    ]);
+    expect(status.imports.map((i) => i.name).sort()).toEqual(['echo', 'other']);
+    expect(await get('127.0.0.1', port)).toBe('east-echo');
+    expect(await eventually(() => get('127.0.0.1', other))).toBe('east-echo');
+  });
+
+  it('refuses to start with unusable certificates, naming the file', async () => {
+    const [east] = fabric.sites;
+    writeFileSync(path.join(east.dir, 'ca.pem'), 'not a certificate');
+    await expect(
+      StandaloneGateway.start({ configDir: east.dir, gatewayPort: 0, adminPort: 0 }),
+    ).rejects.toThrow(`${path.join(east.dir, 'ca.pem')}: not a PEM certificate`);
+  });
+
+  it('marks a peer unreachable when its gateway stops, with the reason', async () => {
+    const { west, eastGw } = await twoSites();
+    west.write('import.yaml', importYaml('echo', await freePort(), [{ peer: 'east', exportName: 'echo' }]));
+    const westGw = await StandaloneGateway.start({
+      configDir: west.dir,
+      gatewayHost: '127.0.0.1',
+      gatewayPort: 0,
+      adminPort: 0,
+      ...fast,
+    });
+    closers.push(() => westGw.close(0));
+    await eventually(
+      () => (westGw.status().peers[0]?.reachable === true ? true : undefined),
+      10000,
+      'east reachable',
+    );
+    await eastGw.close(0);
+    const peer = await eventually(
+      () => {
+        const p = westGw.status().peers[0];
+        return p?.reachable === false ? p : undefined;
+      },
+      10000,
+      'east unreachable',
+    );
+    expect(peer.reason).toBe('TCPFailure');
+    expect(peer.message).toContain('ECONNREFUSED');
+  });
+});
