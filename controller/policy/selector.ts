@@ -44,10 +44,22 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function checkKey(key: unknown, where: string): string {
-  if (typeof key !== 'string' || key.length === 0)
-    throw new SelectorError(`${where}: key must be a non-empty string`);
+/**
+ * Returns the canonical (internalized) copy of a string. In V8, a property lookup with a string
+ * built at run time (a YAML value, a concatenation) goes through a slow path that interns the key
+ * first; property names of an object are interned once. decide() looks keys up constantly.
+ */
+export function internalize(key: string): string {
+  const holder: Record<string, true> = { [key]: true };
+  for (const name in holder) return name;
   return key;
+}
+
+function checkKey(key: unknown, where: string): string {
+  if (typeof key !== 'string' || key.length === 0) {
+    throw new SelectorError(`${where}: key must be a non-empty string`);
+  }
+  return internalize(key);
 }
 
 /** Thrown only while compiling; the engine turns it into an `invalid` entry. */
@@ -67,9 +79,9 @@ export function compileSelector(selector: unknown, where: string): CompiledSelec
   if (matchLabels !== undefined && matchLabels !== null) {
     if (!isPlainObject(matchLabels))
       throw new SelectorError(`${where}.matchLabels: must be a map of strings`);
-    for (const key of Object.keys(matchLabels)) {
-      checkKey(key, `${where}.matchLabels`);
-      const value: unknown = matchLabels[key];
+    for (const rawKey of Object.keys(matchLabels)) {
+      const key = checkKey(rawKey, `${where}.matchLabels`);
+      const value: unknown = matchLabels[rawKey];
       if (typeof value !== 'string') {
         throw new SelectorError(`${where}.matchLabels[${JSON.stringify(key)}]: value must be a string`);
       }
