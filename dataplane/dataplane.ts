@@ -250,11 +250,12 @@ export class DataPlane {
     this.closed = true;
     await this.applying;
     this.logger.info({ graceMs, tunnels: this.activeTunnels }, 'data plane closing');
+    // Both stop accepting at once; their close callbacks wait for open connections, so they are
+    // awaited only after the tunnels drained or were reset.
     const listenersClosed = Promise.all([...this.listeners.values()].map((l) => l.close()));
+    this.listeners.clear();
     const gatewayClosed = this.gateway.close();
     this.pool.close();
-    await listenersClosed;
-    this.listeners.clear();
     let timer: NodeJS.Timeout | undefined;
     const drained = Promise.all([this.egressTunnels.whenIdle(), this.ingressTunnels.whenIdle()]).then(
       () => true,
@@ -272,7 +273,7 @@ export class DataPlane {
     }
     this.pool.destroy();
     this.gateway.destroy();
-    await gatewayClosed;
+    await Promise.all([gatewayClosed, listenersClosed]);
     this.logger.info('data plane closed');
   }
 

@@ -3,6 +3,7 @@
  * generation (parsing PEM once, not per connection), SNI = remote peer name, and the server's
  * certificate must name that peer.
  */
+import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { SnapshotTls } from '../../controller/api/snapshot';
 
@@ -47,14 +48,19 @@ function isIp(name: string): boolean {
 /** Opens a TLS connection with a timeout; resolves once the handshake completed. */
 export function connectTls(options: tls.ConnectionOptions, timeoutMs: number): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
-    const socket = tls.connect({ ...options, allowHalfOpen: true } as tls.ConnectionOptions);
+    // TLS over a TCP socket of our own, so that a tunnel can reset the TCP connection (tls-reset.ts).
+    const raw = net.connect({ host: options.host, port: options.port as number, allowHalfOpen: true });
+    raw.on('error', () => undefined); // surfaces as the TLS socket's error
+    const socket = tls.connect({ ...options, socket: raw, allowHalfOpen: true } as tls.ConnectionOptions);
     const timer = setTimeout(() => {
       socket.destroy();
+      raw.destroy();
       reject(new Error(`TLS connect to ${options.host}:${options.port} timed out after ${timeoutMs} ms`));
     }, timeoutMs);
     const onError = (err: Error): void => {
       clearTimeout(timer);
       socket.destroy();
+      raw.destroy();
       reject(err);
     };
     socket.once('error', onError);

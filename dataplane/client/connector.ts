@@ -9,6 +9,7 @@ import type { Logger } from '../../controller/log';
 import type { Attributes } from '../../controller/policy/types';
 import { DataPlaneError, DataPlaneErrorCode, errorCode, PeerUnreachableError } from '../errors';
 import type { ExportRef } from '../protocol';
+import { resetTcpOnAbortiveDestroy } from '../tls-reset';
 import { ClientTls, connectTls } from './client-tls';
 import { openFastPathStream } from './h2-tunnel';
 import { connectWithToken, requestToken } from './http1-client';
@@ -113,6 +114,7 @@ export class TunnelConnector {
         socket = await connectTls(tlsOptions, opts.connectTimeoutMs);
       }
       await connectWithToken(socket, peer, token, opts.tunnelOpenTimeoutMs);
+      resetTcpOnAbortiveDestroy(socket);
       return socket;
     } catch (err) {
       socket.destroy();

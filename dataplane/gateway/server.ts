@@ -11,6 +11,7 @@ import type { Duplex } from 'node:stream';
 import type { SnapshotTls } from '../../controller/api/snapshot';
 import { DataPlaneErrorCode } from '../errors';
 import { peerNameOfSocket } from '../identity';
+import { resetTcpOnAbortiveDestroy } from '../tls-reset';
 import {
   AUTHZ_PATH,
   HEALTHZ_PATH,
@@ -247,7 +248,10 @@ export class GatewayServer {
     const target: TunnelTarget = { kind: 'token', authorization: req.headers.authorization };
     void serveTunnel(this.ctx, peer, target, {
       stream: socket,
-      accept: () => socket.write('HTTP/1.1 200 OK\r\n\r\n'),
+      accept: () => {
+        resetTcpOnAbortiveDestroy(socket);
+        socket.write('HTTP/1.1 200 OK\r\n\r\n');
+      },
       refuse: (r) => writeRawResponse(socket, r),
     });
   }

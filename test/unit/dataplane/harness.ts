@@ -257,7 +257,7 @@ export function tlsTo(
       servername: options.servername,
       ALPNProtocols: options.alpn ?? ['http/1.1'],
       allowHalfOpen: true,
-    });
+    } as tls.ConnectionOptions);
     socket.once('secureConnect', () => {
       socket.off('error', reject);
       resolve(socket);
