@@ -274,15 +274,21 @@ export async function runControlPlane(options: ControlPlaneOptions = {}): Promis
   let tokenKey: string | undefined;
   let snapshotTimer: NodeJS.Timeout | undefined;
   let closed = false;
+  let lastBuildMs = 0;
   function scheduleSnapshot(): void {
     if (snapshotTimer || closed) return;
-    snapshotTimer = setTimeout(() => {
-      snapshotTimer = undefined;
-      rebuildSnapshot();
-    }, 20);
+    // Coalesce bursts; with many objects keep rebuilding from eating the CPU the reconciles need.
+    snapshotTimer = setTimeout(
+      () => {
+        snapshotTimer = undefined;
+        rebuildSnapshot();
+      },
+      Math.max(20, lastBuildMs * 4),
+    );
   }
   function rebuildSnapshot(): void {
     if (!tokenKey || !cache.hasSynced()) return;
+    const started = performance.now();
     const s = publisher.publish(
       buildSnapshotContent({
         localPeer: { name: peerName, labels: peerLabels },
@@ -299,6 +305,7 @@ export async function runControlPlane(options: ControlPlaneOptions = {}): Promis
       }),
     );
     metrics.snapshotVersion.set(s.version);
+    lastBuildMs = performance.now() - started;
   }
 
   // ---- leader election: the queues (all writes) run only while leading ----

@@ -166,30 +166,26 @@ export class ImportReconciler {
     });
   }
 
-  /** Deletes every object we manage for `key` that the plan does not want (all of them when no plan). */
+  /**
+   * Deletes the objects we manage for `key` that the plan does not want (all of them when no
+   * plan). We only ever create the Service `<name>` and the EndpointSlice `<name>-clusterlink`, so
+   * two lookups find them; the owner labels tell ours from the user's.
+   */
   private async cleanup(
     key: string,
     plan: { service?: Service; endpointSlice?: EndpointSlice } | undefined,
   ): Promise<void> {
     const { namespace, name } = splitKey(key);
-    const wantService = plan?.service ? `${namespace}/${name}` : undefined;
-    const wantSlice = plan?.endpointSlice ? `${namespace}/${endpointSliceName(name)}` : undefined;
-    const deletions: Promise<unknown>[] = [];
-    for (const svc of this.o.cache.services.list()) {
-      if (svc.metadata?.namespace !== namespace || ownerImportKey(svc) !== key) continue;
-      if (`${namespace}/${svc.metadata?.name}` === wantService) continue;
-      deletions.push(
-        this.deleteIgnoringMissing(objectPath(Resources.service, namespace, svc.metadata!.name!), svc),
-      );
+    const deletions: Promise<void>[] = [];
+    const svc = this.o.cache.services.get(`${namespace}/${name}`);
+    if (svc && !plan?.service && ownerImportKey(svc) === key) {
+      deletions.push(this.deleteIgnoringMissing(objectPath(Resources.service, namespace, name), svc));
     }
-    for (const slice of this.o.cache.endpointSlices.list()) {
-      if (slice.metadata?.namespace !== namespace || ownerImportKey(slice) !== key) continue;
-      if (`${namespace}/${slice.metadata?.name}` === wantSlice) continue;
+    const sliceName = endpointSliceName(name);
+    const slice = this.o.cache.endpointSlices.get(`${namespace}/${sliceName}`);
+    if (slice && !plan?.endpointSlice && ownerImportKey(slice) === key) {
       deletions.push(
-        this.deleteIgnoringMissing(
-          objectPath(Resources.endpointSlice, namespace, slice.metadata!.name!),
-          slice,
-        ),
+        this.deleteIgnoringMissing(objectPath(Resources.endpointSlice, namespace, sliceName), slice),
       );
     }
     await Promise.all(deletions);

@@ -74,3 +74,14 @@ export function resolveTargetPort(
     message: `no free target port in ${range.min}-${range.max}`,
   };
 }
+
+/** The Import that holds each requested port (the first by creation time, then key): O(n). */
+export function portHolders(claims: readonly PortClaim[]): Map<number, PortClaim> {
+  const holders = new Map<number, PortClaim>();
+  for (const c of claims) {
+    if (c.port <= 0) continue;
+    const h = holders.get(c.port);
+    if (!h || precedes(c, h)) holders.set(c.port, c);
+  }
+  return holders;
+}

@@ -38,10 +38,10 @@ export async function writeConditions(
   );
   if (sameConditions(before, next) && !extraChanged) return false;
   const path = objectPath(resource, obj.metadata?.namespace, obj.metadata!.name!);
-  await client.mergePatch(`${path}/status`, {
-    metadata: { resourceVersion: obj.metadata?.resourceVersion },
-    status: { ...extraStatus, conditions: next },
-  });
+  // No resourceVersion precondition: only the leader writes status, and every write comes back as
+  // a watch event that re-runs the reconcile, so a write from a cache a moment behind is corrected
+  // at once instead of failing with a conflict and waiting out a backoff.
+  await client.mergePatch(`${path}/status`, { status: { ...extraStatus, conditions: next } });
   for (const c of conditionTransitions(before, next)) {
     events.record(
       obj,

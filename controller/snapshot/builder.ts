@@ -17,7 +17,7 @@ import type { PolicyObject } from '../policy/types';
 import { findCondition } from '../reconcile/conditions';
 import { resolveExport } from '../reconcile/export-validity';
 import type { PeerHealthVerdict } from '../reconcile/peer-status';
-import { DEFAULT_PORT_RANGE, resolveTargetPort, type PortClaim } from '../reconcile/ports';
+import { portHolders } from '../reconcile/ports';
 
 export type SnapshotContent = Omit<GatewaySnapshot, 'version'>;
 
@@ -96,25 +96,22 @@ export function buildSnapshotContent(inputs: SnapshotInputs): SnapshotContent {
     })
     .sort(byKey);
 
-  const claims: PortClaim[] = inputs.imports
-    .filter((i) => (i.spec?.targetPort ?? 0) > 0)
-    .map((i) => ({
-      key: `${i.metadata.namespace}/${i.metadata.name}`,
-      port: i.spec.targetPort!,
-      creationTimestamp: i.metadata.creationTimestamp,
-    }));
+  const holders = portHolders(
+    inputs.imports
+      .filter((i) => (i.spec?.targetPort ?? 0) > 0 && !i.metadata.deletionTimestamp)
+      .map((i) => ({
+        key: `${i.metadata.namespace}/${i.metadata.name}`,
+        port: i.spec.targetPort!,
+        creationTimestamp: i.metadata.creationTimestamp,
+      })),
+  );
   const imports = inputs.imports
     .flatMap((i) => {
       const port = i.spec?.targetPort ?? 0;
       if (port <= 0 || i.metadata.deletionTimestamp) return []; // not allocated yet
-      const key = `${i.metadata.namespace}/${i.metadata.name}`;
-      const res = resolveTargetPort(
-        { key, port, creationTimestamp: i.metadata.creationTimestamp },
-        claims,
-        inputs.reservedPorts,
-        DEFAULT_PORT_RANGE,
-      );
-      if (!res.ok) return [];
+      // Served only by the Import that holds the port, and never on the gateway's own ports.
+      if (inputs.reservedPorts.has(port)) return [];
+      if (holders.get(port)?.key !== `${i.metadata.namespace}/${i.metadata.name}`) return [];
       return [
         {
           name: i.metadata.name,

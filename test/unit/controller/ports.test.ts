@@ -1,4 +1,4 @@
-import { resolveTargetPort, type PortClaim } from '../../../controller/reconcile/ports';
+import { portHolders, resolveTargetPort, type PortClaim } from '../../../controller/reconcile/ports';
 
 const reserved = new Set([8443, 9090, 9444]);
 const range = { min: 20000, max: 20003 };
@@ -66,5 +66,21 @@ describe('resolveTargetPort', () => {
       ok: false,
       reason: 'PortsExhausted',
     });
+  });
+});
+
+describe('portHolders', () => {
+  it('names the first claimant of each port, whatever the order of the list', () => {
+    const claims = [
+      { key: 'a/new', port: 21000, creationTimestamp: '2024-01-02' },
+      { key: 'a/old', port: 21000, creationTimestamp: '2024-01-01' },
+      { key: 'a/other', port: 21001, creationTimestamp: '2024-01-03' },
+      { key: 'a/none', port: 0 },
+    ];
+    const holders = portHolders(claims);
+    expect(holders.get(21000)?.key).toBe('a/old');
+    expect(holders.get(21001)?.key).toBe('a/other');
+    expect(holders.size).toBe(2);
+    expect(portHolders([...claims].reverse()).get(21000)?.key).toBe('a/old');
   });
 });
