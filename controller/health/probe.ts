@@ -104,10 +104,22 @@ export class HttpsProber implements Prober {
     return agent;
   }
 
-  probe(peer: string, gateway: Gateway, signal: AbortSignal): Promise<ProbeResult> {
+  async probe(peer: string, gateway: Gateway, signal: AbortSignal): Promise<ProbeResult> {
+    const first = await this.attempt(peer, gateway, signal);
+    if (!first.staleConnection) return first.result;
+    // The gateway had closed our idle kept-alive connection (e.g. its keep-alive timeout passed
+    // while we waited 10 s): not a failure of the gateway, so try once more on a new connection.
+    return (await this.attempt(peer, gateway, signal)).result;
+  }
+
+  private attempt(
+    peer: string,
+    gateway: Gateway,
+    signal: AbortSignal,
+  ): Promise<{ result: ProbeResult; staleConnection: boolean }> {
     if (this.closed || signal.aborted) return Promise.reject(new ProbeAbortedError());
     const agent = this.agentFor(peer, gateway);
-    return new Promise<ProbeResult>((resolve, reject) => {
+    return new Promise((resolve, reject) => {
       let settled = false;
       const started = performance.now();
       // Either a result (success or HTTP-status failure) or an error to classify. Errors from Node
@@ -136,7 +148,8 @@ export class HttpsProber implements Prober {
           // A broken or half-open connection must not be reused for the next heartbeat.
           this.forget(peer, gateway);
         }
-        resolve(result);
+        const staleConnection = reused && !answered && 'error' in outcome && isReset(outcome.error);
+        resolve({ result, staleConnection });
       };
       const tls = this.tls;
       const options: https.RequestOptions & { ALPNProtocols: string[] } = {
@@ -159,10 +172,11 @@ export class HttpsProber implements Prober {
       // completed: we then see a reset instead of an alert. Remember whether this request opened
       // a new connection so such a reset can be reported as the TLS problem it most likely is.
       let freshHandshake = false;
+      let reused = false;
       let answered = false;
       req.on('socket', (socket) => {
-        if ((socket as TLSSocket).authorized) return; // a kept-alive connection, handshake long done
-        socket.once('secureConnect', () => (freshHandshake = true));
+        reused = (socket as TLSSocket).authorized === true; // kept alive: its handshake is long done
+        if (!reused) socket.once('secureConnect', () => (freshHandshake = true));
       });
       const timer = setTimeout(
         () => finish({ error: new ProbeTimeoutError(this.timeoutMs) }, req),
@@ -217,7 +231,7 @@ function refusedAfterHandshake(gateway: Gateway): ProbeResult {
   return {
     ok: false,
     reason: 'TLSFailure',
-    message: `TLS handshake with ${formatAddress(gateway)} failed: the gateway closed the connection right after the TLS handshake (it probably does not accept our certificate)`,
+    message: `TLS handshake with ${formatAddress(gateway)} failed: the gateway closed the connection right after the TLS handshake without answering (it may not accept our certificate)`,
   };
 }
 

@@ -37,10 +37,12 @@ beforeAll(async () => {
   ]);
 });
 
-type Handler = (req: { url?: string; method?: string; peerName?: string }) => {
-  status: number;
-  headers?: Record<string, string>;
-} | null;
+/** The answer to a request: a status, null (never answer) or 'hang-up' (close without answering). */
+type Handler = (req: {
+  url?: string;
+  method?: string;
+  peerName?: string;
+}) => { status: number; headers?: Record<string, string> } | null | 'hang-up';
 
 interface TestGateway {
   readonly gateway: Gateway;
@@ -92,6 +94,10 @@ async function startGateway(
     requests.push({ url: req.url, method: req.method, peerName });
     const answer = state.handler({ url: req.url, method: req.method, peerName });
     if (answer === null) return; // never answer (timeout tests)
+    if (answer === 'hang-up') {
+      req.socket.destroy();
+      return;
+    }
     res.writeHead(answer.status, answer.headers ?? {});
     res.end(answer.status === 200 ? '' : 'unhealthy');
   });
@@ -138,6 +144,26 @@ describe('HttpsProber against a real mTLS gateway', () => {
     for (let i = 0; i < 3; i++) expect((await p.probe('east', gw.gateway, signal())).ok).toBe(true);
     expect(gw.requests).toHaveLength(3);
     expect(gw.connections()).toBe(1);
+  });
+
+  test('a kept-alive connection the gateway dropped is retried once on a new connection', async () => {
+    let n = 0;
+    const gw = await startGateway(east, (req) => (++n === 2 ? 'hang-up' : healthy(req)));
+    const p = prober();
+    expect((await p.probe('east', gw.gateway, signal())).ok).toBe(true);
+    expect(await p.probe('east', gw.gateway, signal())).toMatchObject({ ok: true, labels: { env: 'prod' } });
+    expect(gw.requests).toHaveLength(3);
+    expect(gw.connections()).toBe(2);
+  });
+
+  test('a gateway that hangs up on every new connection is a failure, tried once', async () => {
+    const gw = await startGateway(east, () => 'hang-up');
+    // Indistinguishable on our side from a TLS 1.3 refusal of our certificate, hence TLSFailure.
+    expect(await prober().probe('east', gw.gateway, signal())).toMatchObject({
+      ok: false,
+      reason: 'TLSFailure',
+    });
+    expect(gw.requests).toHaveLength(1);
   });
 
   test('a missing labels header means no labels; a garbled one is reported', async () => {
@@ -188,7 +214,7 @@ describe('HttpsProber against a real mTLS gateway', () => {
     // TLS 1.3: the refusal comes after our side finished the handshake, as an alert or a reset.
     expect(result).toMatchObject({ ok: false, reason: 'TLSFailure' });
     expect((result as { message: string }).message).toMatch(
-      /^TLS handshake with 127\.0\.0\.1:\d+ failed: the gateway (closed the connection right after the TLS handshake \(it probably does not accept our certificate\)|does not trust our certificate \(unknown CA\))/,
+      /^TLS handshake with 127\.0\.0\.1:\d+ failed: the gateway (closed the connection right after the TLS handshake without answering \(it may not accept our certificate\)|does not trust our certificate \(unknown CA\))/,
     );
     expect(gw.requests).toHaveLength(0);
   });
