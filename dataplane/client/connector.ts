@@ -66,7 +66,7 @@ export class TunnelConnector {
       }
     }
     throw new PeerUnreachableError(
-      `no gateway of peer ${peer.name} opened the tunnel: ${lastError instanceof Error ? lastError.message : 'no gateways'}`,
+      `no gateway of peer ${peer.name} opened the tunnel: ${lastError === undefined ? 'no gateways' : String((lastError as Error).message ?? lastError)}`,
       { cause: lastError },
     );
   }

@@ -83,6 +83,7 @@ export class GatewayServer {
   private readonly h1: http.Server;
   private readonly h2: http2.Http2Server;
   private readonly sockets = new Set<tls.TLSSocket>();
+  private readonly rawSockets = new Set<Duplex>();
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private readonly sessionPeers = new WeakMap<http2.Http2Session, string | undefined>();
   private closing = false;
@@ -98,10 +99,16 @@ export class GatewayServer {
       ALPNProtocols: ALPN_PROTOCOLS,
       minVersion: 'TLSv1.2',
       handshakeTimeout: limits.handshakeTimeoutMs,
-      allowHalfOpen: true,
+      // Not half-open: a client that sends FIN mid-handshake must be closed at once. Tunnels turn
+      // half-open on when they start (the relay sets allowHalfOpen on both ends).
       highWaterMark: STREAM_HIGH_WATER_MARK,
     } as tls.TlsOptions);
     this.tlsServer.on('secureConnection', (socket) => this.onSecureConnection(socket));
+    this.tlsServer.on('connection', (raw: Duplex) => {
+      // Tracked from TCP accept, so destroy() also ends connections still in their handshake.
+      this.rawSockets.add(raw);
+      raw.once('close', () => this.rawSockets.delete(raw));
+    });
     this.tlsServer.on('tlsClientError', (err, socket) => {
       // With a listener, Node leaves closing the socket to us (handshake timeouts included).
       socket.destroy();
@@ -179,6 +186,7 @@ export class GatewayServer {
     if (this.tlsServer.listening) this.tlsServer.close();
     for (const session of this.sessions) session.destroy();
     for (const socket of this.sockets) socket.destroy();
+    for (const raw of this.rawSockets) raw.destroy();
   }
 
   private onSecureConnection(socket: tls.TLSSocket): void {
