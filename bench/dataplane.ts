@@ -8,10 +8,11 @@
  * Environment knobs:
  *   DURATION=5      iperf3 seconds per bulk test (quick look: DURATION=3 CONN_SECONDS=2 RR_N=5000)
  *   RR_N=20000      redis-benchmark PING requests      CONN_SECONDS=5  connbench seconds
- *   CONN_MAX1=1000  CONN_MAX8=4000 connection caps     IDLE_TUNNELS=1000 idle tunnels for memory
+ *   CONN_MAX1=1000  CONN_MAX8=4000 connection caps     IDLE_TUNNELS=2000 idle tunnels for memory
  *   REPS=1          repetitions (interleaved across paths; the table shows medians)
  *   PATHS="direct haproxy ours"  (also: ours-h1 = our gateways forced onto one TLS connection per tunnel)
  *   QUIET_MAX=20    seconds to wait for other processes to calm down before each path
+ *   TESTS="bulk1 bulk8 rr conn1 conn8 idle"  (a subset, while tuning)
  *   PROFILE=1       run our gateways under --cpu-prof (profiles land in the output folder)
  *   ANCHORS=../shared/bench/anchors   OUT=folder for results (default $TMPDIR/cl-bench/<time>)
  */
@@ -46,11 +47,12 @@ const settings = {
   connSeconds: num('CONN_SECONDS', 5),
   connMax1: num('CONN_MAX1', 1000),
   connMax8: num('CONN_MAX8', 4000),
-  idleTunnels: num('IDLE_TUNNELS', 1000),
+  idleTunnels: num('IDLE_TUNNELS', 2000),
   reps: num('REPS', 1),
   quietMax: num('QUIET_MAX', 20),
   paths: (process.env.PATHS ?? 'direct haproxy ours').split(/\s+/).filter(Boolean),
   profile: process.env.PROFILE === '1',
+  tests: new Set((process.env.TESTS ?? 'bulk1 bulk8 rr conn1 conn8 idle').split(/\s+/).filter(Boolean)),
   anchors: path.resolve(process.env.ANCHORS ?? path.join(process.cwd(), '..', 'shared', 'bench', 'anchors')),
   servicePorts: { redis: num('SVC_REDIS', 17500), iperf: num('SVC_IPERF', 17501) } as Record<
     ServiceName,
@@ -109,34 +111,44 @@ async function measurePath(
       else f.cpuPerGb8 = perGb;
     }
   };
-  await bulk(1);
-  await bulk(8);
+  if (settings.tests.has('bulk1')) await bulk(1);
+  if (settings.tests.has('bulk8')) await bulk(8);
 
-  const rr = await step('rr', () => redisPing(children, p.redisPort, settings.rrN));
+  const rr = !settings.tests.has('rr')
+    ? undefined
+    : await step('rr', () => redisPing(children, p.redisPort, settings.rrN));
   if (rr) Object.assign(f, { rrP50us: rr.p50us, rrP99us: rr.p99us });
 
-  const c1 = await step('conn1', () =>
-    connbench(children, connbenchJs, p.redisPort, 1, settings.connMax1, settings.connSeconds),
-  );
+  const c1 = !settings.tests.has('conn1')
+    ? undefined
+    : await step('conn1', () =>
+        connbench(children, connbenchJs, p.redisPort, 1, settings.connMax1, settings.connSeconds),
+      );
   if (c1) Object.assign(f, { setupP50ms: c1.p50_ms, setupP99ms: c1.p99_ms });
   const cpu0 = cpuSeconds(gw);
-  const c8 = await step('conn8', () =>
-    connbench(children, connbenchJs, p.redisPort, 8, settings.connMax8, settings.connSeconds),
-  );
+  const c8 = !settings.tests.has('conn8')
+    ? undefined
+    : await step('conn8', () =>
+        connbench(children, connbenchJs, p.redisPort, 8, settings.connMax8, settings.connSeconds),
+      );
   if (c8) {
     f.rate8 = c8.rate;
     if (gw.length) f.cpuMsPerConn = ((cpuSeconds(gw) - cpu0) * 1000) / c8.conns;
     if (c8.errors) log(`  ${p.name} conn8: ${c8.errors} failed connections`);
   }
 
-  if (p.gateways) {
+  if (p.gateways && settings.tests.has('idle')) {
     const { a, b } = p.gateways;
     await sleep(1000); // let closed connections of the previous test be released
+    p.collectGarbage?.();
+    await sleep(500);
     const rssA = rssBytes(a);
     const rssB = rssBytes(b);
     const idle = await step('idle', () => openIdleTunnels(p.redisPort, settings.idleTunnels));
     if (idle) {
-      await sleep(1000);
+      await sleep(500);
+      p.collectGarbage?.();
+      await sleep(500);
       const n = idle.sockets.length;
       if (n > 0) {
         f.idleKbA = (rssBytes(a) - rssA) / 1024 / n;
@@ -230,7 +242,7 @@ async function main(): Promise<void> {
       ...(current?.gateways ? [current.gateways.a, current.gateways.b] : []),
     ];
 
-    log(`settings: ${JSON.stringify({ ...settings, anchors: undefined })}; results in ${out}`);
+    log(`settings: ${JSON.stringify({ ...settings, tests: [...settings.tests] })}; results in ${out}`);
     for (let rep = 1; rep <= settings.reps; rep++) {
       for (const name of paths) {
         const quiet = await quietWait(settings.quietMax, ours);

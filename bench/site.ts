@@ -4,12 +4,19 @@
  * runs until SIGTERM (or its parent goes away), then closes.
  *
  *   node lib/bench/site.js CONFIG.json      CONFIG = { snapshot, gatewayPort?, forceHttp1? }
+ *
+ * For ../shared/bench/anchors/run.sh (bench/anchor-path.sh), with that harness's certificates
+ * (gw-a.test, gw-b.test) and fixed ports:
+ *   node lib/bench/site.js --anchor b CERTS B_PORT SVC_REDIS SVC_IPERF
+ *   node lib/bench/site.js --anchor a CERTS B_PORT A_REDIS A_IPERF
  */
-import { readFileSync } from 'node:fs';
+import { fstatSync, readFileSync } from 'node:fs';
+import * as path from 'node:path';
 import { Registry } from 'prom-client';
 import type { GatewaySnapshot } from '../controller/api/snapshot';
 import { createLogger } from '../controller/log';
 import { DataPlane } from '../dataplane';
+import { exportingSite, importingSite, type BenchPki } from './harness/snapshots';
 
 export interface SiteConfig {
   readonly snapshot: GatewaySnapshot;
@@ -24,8 +31,28 @@ export interface SiteReady {
   readonly imports: Record<string, number>;
 }
 
+/** Site config from the anchors harness's certificate folder (certs.sh) and ports. */
+function anchorConfig(args: readonly string[]): SiteConfig {
+  const [side, certs, bPort, port1, port2] = args;
+  const read = (f: string): string => readFileSync(path.join(certs, f), 'utf8');
+  const pki: BenchPki = {
+    ca: { cert: read('ca.crt'), key: '' },
+    a: { cert: read('gw-a.crt'), key: read('gw-a.key') },
+    b: { cert: read('gw-b.crt'), key: read('gw-b.key') },
+    names: { a: 'gw-a.test', b: 'gw-b.test' },
+  };
+  const ports = { redis: Number(port1), iperf: Number(port2) };
+  if (side === 'b') return { snapshot: exportingSite(pki, ports), gatewayPort: Number(bPort) };
+  if (side === 'a')
+    return { snapshot: importingSite(pki, { host: '127.0.0.1', port: Number(bPort) }, ports) };
+  throw new Error(`--anchor a|b CERTS B_PORT PORT1 PORT2, not ${args.join(' ')}`);
+}
+
 async function main(): Promise<void> {
-  const config = JSON.parse(readFileSync(process.argv[2], 'utf8')) as SiteConfig;
+  const config =
+    process.argv[2] === '--anchor'
+      ? anchorConfig(process.argv.slice(3))
+      : (JSON.parse(readFileSync(process.argv[2], 'utf8')) as SiteConfig);
   const dataPlane = new DataPlane({
     gatewayHost: '127.0.0.1',
     gatewayPort: config.gatewayPort ?? 0,
@@ -44,6 +71,9 @@ async function main(): Promise<void> {
   const ready: SiteReady = { pid: process.pid, gateway: dataPlane.gatewayAddress, imports };
   process.stdout.write(`SITE ${JSON.stringify(ready)}\n`);
 
+  // The benchmark asks for a full GC before it samples RSS (memory per idle tunnel); needs --expose-gc.
+  process.on('SIGUSR2', () => (globalThis as { gc?: () => void }).gc?.());
+
   let stopping = false;
   const stop = (): void => {
     if (stopping) return;
@@ -55,7 +85,8 @@ async function main(): Promise<void> {
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   process.on('disconnect', stop);
-  process.stdin.on('end', stop).resume(); // the parent died: its end of our stdin closes
+  // Started by the benchmark, stdin is a pipe from it: its end means the parent is gone.
+  if (fstatSync(0).isFIFO()) process.stdin.on('end', stop).resume();
 }
 
 main().catch((err: unknown) => {

@@ -20,6 +20,8 @@ export interface RunningPath {
   readonly iperfPort: number;
   /** Gateway processes (A: client side, B: service side); absent for direct. */
   readonly gateways?: { readonly a: number; readonly b: number };
+  /** Node gateways: collect garbage before memory is sampled (SIGUSR2 -> gc()). */
+  readonly collectGarbage?: () => void;
   stop(): Promise<void>;
 }
 
@@ -104,7 +106,7 @@ async function startSite(
   const file = path.join(env.work, `${label}.json`);
   writeFileSync(file, JSON.stringify(config), { mode: 0o600 });
   const siteJs = path.join(__dirname, '..', 'site.js');
-  const child = env.children.spawn(process.execPath, [...env.nodeFlags, siteJs, file], {
+  const child = env.children.spawn(process.execPath, ['--expose-gc', ...env.nodeFlags, siteJs, file], {
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   try {
@@ -133,6 +135,10 @@ async function startOurs(name: string, env: PathEnv, forceHttp1: boolean): Promi
     redisPort: a.ready.imports.redis,
     iperfPort: a.ready.imports.iperf,
     gateways: { a: a.ready.pid, b: b.ready.pid },
+    collectGarbage: () => {
+      a.child.kill('SIGUSR2');
+      b.child.kill('SIGUSR2');
+    },
     stop: async () => {
       await env.children.stop(a.child);
       await env.children.stop(b.child);

@@ -16,6 +16,12 @@ export interface BenchPki {
   readonly ca: CertificateAndKey;
   readonly a: CertificateAndKey;
   readonly b: CertificateAndKey;
+  /** Peer names (first DNS SAN of a and b). @default site-a, site-b */
+  readonly names?: { readonly a: string; readonly b: string };
+}
+
+function names(pki: BenchPki): { a: string; b: string } {
+  return pki.names ?? { a: 'site-a', b: 'site-b' };
 }
 
 const ALLOW_ALL: PolicyObject = {
@@ -25,6 +31,7 @@ const ALLOW_ALL: PolicyObject = {
 };
 
 function base(name: string, cert: CertificateAndKey, ca: CertificateAndKey): GatewaySnapshot {
+  // tokenKey: each site signs its own tokens; the h2 fast path needs none, HTTP/1.1 tunnels do.
   return {
     schema: SNAPSHOT_SCHEMA,
     version: 1,
@@ -42,8 +49,8 @@ function base(name: string, cert: CertificateAndKey, ca: CertificateAndKey): Gat
 /** The exporting site: its exports point at the local services. */
 export function exportingSite(pki: BenchPki, servicePorts: Record<ServiceName, number>): GatewaySnapshot {
   return {
-    ...base('site-b', pki.b, pki.ca),
-    peers: [{ name: 'site-a', gateways: [{ host: '127.0.0.1', port: 1 }], reachable: true, labels: {} }],
+    ...base(names(pki).b, pki.b, pki.ca),
+    peers: [{ name: names(pki).a, gateways: [{ host: '127.0.0.1', port: 1 }], reachable: true, labels: {} }],
     exports: SERVICES.map((name) => ({
       name,
       namespace: NAMESPACE,
@@ -54,18 +61,23 @@ export function exportingSite(pki: BenchPki, servicePorts: Record<ServiceName, n
   };
 }
 
-/** The importing site: one listener per service (ephemeral port), its source is site-b's export. */
-export function importingSite(pki: BenchPki, gatewayB: { host: string; port: number }): GatewaySnapshot {
+/** The importing site: one listener per service (ephemeral ports unless given), sources = site-b's exports. */
+export function importingSite(
+  pki: BenchPki,
+  gatewayB: { host: string; port: number },
+  listenPorts: Partial<Record<ServiceName, number>> = {},
+): GatewaySnapshot {
+  const peer = names(pki).b;
   return {
-    ...base('site-a', pki.a, pki.ca),
-    peers: [{ name: 'site-b', gateways: [gatewayB], reachable: true, labels: { site: 'site-b' } }],
+    ...base(names(pki).a, pki.a, pki.ca),
+    peers: [{ name: peer, gateways: [gatewayB], reachable: true, labels: { site: peer } }],
     imports: SERVICES.map((name) => ({
       name,
       namespace: NAMESPACE,
       listenHost: '127.0.0.1',
-      listenPort: 0,
+      listenPort: listenPorts[name] ?? 0,
       lbScheme: 'round-robin' as const,
-      sources: [{ peer: 'site-b', exportName: name, exportNamespace: NAMESPACE }],
+      sources: [{ peer, exportName: name, exportNamespace: NAMESPACE }],
       labels: {},
     })),
   };
