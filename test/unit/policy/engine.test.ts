@@ -628,23 +628,80 @@ describe('indexing does not change results', () => {
   });
 });
 
-describe('upstream test data (connectivitypdp all_layers.yaml)', () => {
-  const file = path.join(
-    '/work/shared/compat/upstream-manifests',
-    'pkg__controlplane__authz__connectivitypdp__test_data__all_layers.yaml',
-  );
-  function load(): PolicyObject[] {
-    return parseAllDocuments(readFileSync(file, 'utf8')).map((doc) => {
-      const object = doc.toJS() as {
-        kind: string;
-        metadata: { name: string; namespace?: string };
-        spec: never;
-      };
-      return object.kind === 'PrivilegedAccessPolicy'
+const UPSTREAM = '/work/shared/compat/upstream-manifests';
+
+/** Policies of an upstream manifest file, as the control plane hands them to the engine. */
+function loadPolicies(file: string): PolicyObject[] {
+  return parseAllDocuments(readFileSync(path.join(UPSTREAM, file), 'utf8'))
+    .map((doc) => doc.toJS() as { kind: string; metadata: { name: string; namespace?: string }; spec: never })
+    .filter((object) => object?.kind?.endsWith('AccessPolicy'))
+    .map((object) =>
+      object.kind === 'PrivilegedAccessPolicy'
         ? { name: object.metadata.name, spec: object.spec }
-        : { name: object.metadata.name, namespace: object.metadata.namespace, spec: object.spec };
+        : { name: object.metadata.name, namespace: object.metadata.namespace, spec: object.spec },
+    );
+}
+
+describe('upstream demo policies', () => {
+  const files = {
+    allow: 'demos__bookinfo__manifests__clusterlink__allow-policy.yaml',
+    denyServer1: 'demos__bookinfo__manifests__clusterlink__deny-server1-policy.yaml',
+    denyFromGw: 'demos__speedtest__testdata__policy__denyFromGw.yaml',
+    denyToSpeedtest: 'demos__speedtest__testdata__policy__denyToSpeedtest.yaml',
+  };
+
+  test('every upstream policy manifest is valid', () => {
+    const all = [
+      ...Object.values(files),
+      'demos__iperf3__testdata__manifests__clusterlink__allow-policy.yaml',
+      'demos__nginx__testdata__clusterlink__allow-policy.yaml',
+      'pkg__controlplane__authz__connectivitypdp__test_data__all_layers.yaml',
+    ];
+    for (const file of all) {
+      const policies = loadPolicies(file);
+      expect(policies.length).toBeGreaterThan(0);
+      expect(new PolicyEngine(policies).invalid).toEqual([]);
+    }
+  });
+
+  test('bookinfo: allow everything in default, except towards server1 (privileged deny)', () => {
+    const engine = new PolicyEngine([...loadPolicies(files.allow), ...loadPolicies(files.denyServer1)]);
+    const src = client({ [PEER]: 'client' });
+    expect(engine.decide(src, { [EXPORT]: 'reviews', [PEER]: 'server2' }, 'default').action).toBe('allow');
+    expect(engine.decide(src, { [EXPORT]: 'reviews', [PEER]: 'server1' }, 'default')).toMatchObject({
+      action: 'deny',
+      tier: 'privileged-deny',
+      policy: { kind: 'PrivilegedAccessPolicy', name: 'deny-from-server1' },
     });
-  }
+  });
+
+  test('speedtest: firefox may not reach openspeedtest; peer3 may reach nothing', () => {
+    const engine = new PolicyEngine([
+      ...loadPolicies(files.allow),
+      ...loadPolicies(files.denyFromGw),
+      ...loadPolicies(files.denyToSpeedtest),
+    ]);
+    const speedtest = { [EXPORT]: 'openspeedtest' };
+    const chrome = client({ [PEER]: 'peer1', [CLIENT_APP]: 'chrome' });
+    const firefox = client({ [PEER]: 'peer1', [CLIENT_APP]: 'firefox' });
+    expect(engine.decide(chrome, speedtest, 'default').action).toBe('allow');
+    expect(engine.decide(firefox, speedtest, 'default')).toMatchObject({
+      action: 'deny',
+      policy: { name: 'deny-to-speedtest' },
+    });
+    expect(engine.decide(firefox, { [EXPORT]: 'other' }, 'default').action).toBe('allow');
+    expect(engine.decide(client({ [PEER]: 'peer3' }), { [EXPORT]: 'other' }, 'default')).toMatchObject({
+      action: 'deny',
+      policy: { name: 'deny-from-gw' },
+    });
+    // An unidentified client: denied where the firefox rule could apply, allowed elsewhere.
+    expect(engine.decide({ [PEER]: 'peer1' }, speedtest, 'default').tier).toBe('client-unidentified');
+    expect(engine.decide({ [PEER]: 'peer1' }, { [EXPORT]: 'other' }, 'default').action).toBe('allow');
+  });
+});
+
+describe('upstream test data (connectivitypdp all_layers.yaml)', () => {
+  const load = () => loadPolicies('pkg__controlplane__authz__connectivitypdp__test_data__all_layers.yaml');
   // As in upstream's TestAllLayers: plain attribute keys, namespace "default".
   const trivial = { key: 'val' };
   const nonMetering = { workloadName: 'non-metering-service' };
