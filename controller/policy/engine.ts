@@ -97,7 +97,8 @@ interface CompiledPolicy {
    * when the policy ignores client attributes.
    */
   readonly clientFrom: readonly CompiledSelector[];
-  readonly index?: { readonly side: Side; readonly key: string; readonly values: ReadonlySet<string> };
+  /** Where the policy is filed (see chooseIndex); absent = checked on every decision. */
+  readonly index?: readonly IndexEntry[];
   decision: Readonly<Decision>;
   guardDecision: Readonly<Decision>;
 }
@@ -112,18 +113,45 @@ function describe(ref: PolicyRef): string {
     : `${ref.kind} "${ref.namespace}/${ref.name}"`;
 }
 
+interface IndexEntry {
+  readonly side: Side;
+  readonly key: string;
+  readonly values: ReadonlySet<string>;
+}
+
+function preferredKey(pinned: ReadonlyMap<string, unknown>): string {
+  return PREFERRED_INDEX_KEYS.find((k) => pinned.has(k)) ?? [...pinned.keys()].sort()[0];
+}
+
+/**
+ * Files a policy under attribute values that any matching connection must carry: a key that every
+ * item of `to` (else `from`) pins to fixed values, or failing that one pinned key per item (the
+ * items are ORed, so the policy goes into one bucket per item). A policy with an item that pins
+ * nothing on either side is left unindexed.
+ */
 function chooseIndex(
   from: readonly CompiledSelector[],
   to: readonly CompiledSelector[],
-): CompiledPolicy['index'] {
+): IndexEntry[] | undefined {
   for (const [side, selectors] of [
     [DESTINATION_SIDE, to],
     [SOURCE_SIDE, from],
   ] as const) {
-    const pinned = pinnedKeys(selectors);
-    if (pinned.size === 0) continue;
-    const key = PREFERRED_INDEX_KEYS.find((k) => pinned.has(k)) ?? [...pinned.keys()].sort()[0];
-    return { side, key, values: pinned.get(key)! };
+    const common = pinnedKeys(selectors);
+    if (common.size > 0) {
+      const key = preferredKey(common);
+      return [{ side, key, values: common.get(key)! }];
+    }
+    const perItem = selectors.map((selector) => pinnedKeys([selector]));
+    if (perItem.some((pinned) => pinned.size === 0)) continue;
+    const merged = new Map<string, Set<string>>();
+    for (const pinned of perItem) {
+      const key = preferredKey(pinned);
+      const values = merged.get(key) ?? new Set<string>();
+      for (const value of pinned.get(key)!) values.add(value);
+      merged.set(key, values);
+    }
+    return [...merged].map(([key, values]) => ({ side, key, values }));
   }
   return undefined;
 }
@@ -211,20 +239,21 @@ class TierPolicies {
 
   /** Must be called in ordinal order. */
   add(policy: CompiledPolicy): void {
-    const hint = policy.index;
-    if (hint === undefined) {
+    if (policy.index === undefined) {
       this.unindexed.push(policy);
       return;
     }
-    let index = this.indexes.find((i) => i.side === hint.side && i.key === hint.key);
-    if (index === undefined) {
-      index = { side: hint.side, key: hint.key, buckets: new Map() };
-      this.indexes.push(index);
-    }
-    for (const value of hint.values) {
-      const bucket = index.buckets.get(value);
-      if (bucket) bucket.push(policy);
-      else index.buckets.set(value, [policy]);
+    for (const entry of policy.index) {
+      let index = this.indexes.find((i) => i.side === entry.side && i.key === entry.key);
+      if (index === undefined) {
+        index = { side: entry.side, key: entry.key, buckets: new Map() };
+        this.indexes.push(index);
+      }
+      for (const value of entry.values) {
+        const bucket = index.buckets.get(value);
+        if (bucket) bucket.push(policy);
+        else index.buckets.set(value, [policy]);
+      }
     }
   }
 

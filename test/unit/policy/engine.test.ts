@@ -251,6 +251,28 @@ describe('tiers and precedence', () => {
     expect(engine.decide(client({ [PEER]: 'east' }), {}, NS).policy?.name).toBe('d-peer');
   });
 
+  test('a policy whose to items pin different keys is found through either item', () => {
+    const engine = new PolicyEngine([
+      policy(
+        'either',
+        'allow',
+        [ALL],
+        [
+          sel({ matchLabels: { [EXPORT]: 'db' } }),
+          sel({ matchLabels: { 'export.clusterlink.net/labels.tier': 'gold' } }),
+        ],
+        NS,
+      ),
+    ]);
+    expect(engine.decide(client(), { [EXPORT]: 'db' }, NS).action).toBe('allow');
+    expect(
+      engine.decide(client(), { [EXPORT]: 'web', 'export.clusterlink.net/labels.tier': 'gold' }, NS).action,
+    ).toBe('allow');
+    expect(
+      engine.decide(client(), { [EXPORT]: 'web', 'export.clusterlink.net/labels.tier': 'iron' }, NS),
+    ).toBe(DEFAULT_DENY);
+  });
+
   test('decisions are the same objects every time (decide allocates no result)', () => {
     const engine = new PolicyEngine([matchAll('na', 'allow', NS)]);
     expect(engine.decide(client(), {}, NS)).toBe(engine.decide(client(), {}, NS));
@@ -521,23 +543,28 @@ describe('invalid policies', () => {
 
 describe('indexing does not change results', () => {
   // A random policy set, decided by the engine and by a direct scan of the same semantics.
+  /** mulberry32: a small deterministic PRNG (32-bit integer arithmetic via Math.imul). */
   function seeded(seed: number) {
-    let state = seed;
+    let state = seed >>> 0;
     return () => {
-      state = (state * 1103515245 + 12345) & 0x7fffffff;
-      return state / 0x80000000;
+      state = (state + 0x6d2b79f5) >>> 0;
+      let t = state;
+      t = Math.imul(t ^ (t >>> 15), t | 1);
+      t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
     };
   }
 
-  test('engine agrees with a brute-force evaluation on random policies and connections', () => {
-    const rand = seeded(42);
+  test.each([42, 7, 2024])('engine agrees with a brute-force evaluation (seed %i)', (seed) => {
+    const rand = seeded(seed);
     const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)];
     const keys = [EXPORT, PEER, 'export.clusterlink.net/namespace', CLIENT_APP, 'k'];
     const values = ['a', 'b', 'c'];
     const operators = ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const;
-    const randomSelector = (): LabelSelector => {
+    // Narrow selectors always pin a value (see below).
+    const randomSelector = (narrow: boolean): LabelSelector => {
       const selector: { matchLabels?: Record<string, string>; matchExpressions?: unknown[] } = {};
-      if (rand() < 0.6) selector.matchLabels = { [pick(keys)]: pick(values) };
+      if (narrow || rand() < 0.6) selector.matchLabels = { [pick(keys)]: pick(values) };
       if (rand() < 0.5) {
         const operator = pick(operators);
         selector.matchExpressions = [
@@ -550,16 +577,15 @@ describe('indexing does not change results', () => {
       }
       return selector as LabelSelector;
     };
-    const list = () => Array.from({ length: 1 + Math.floor(rand() * 2) }, () => sel(randomSelector()));
-    const policies: PolicyObject[] = Array.from({ length: 300 }, (_, i) =>
-      policy(
-        `p${i}`,
-        rand() < 0.3 ? 'deny' : 'allow',
-        list(),
-        list(),
-        rand() < 0.2 ? undefined : pick(['n1', 'n2']),
-      ),
-    );
+    const list = (narrow: boolean) =>
+      Array.from({ length: 1 + Math.floor(rand() * 2) }, () => sel(randomSelector(narrow)));
+    const policies: PolicyObject[] = Array.from({ length: 120 }, (_, i) => {
+      const deny = rand() < 0.25;
+      const privileged = rand() < 0.2;
+      const narrow = deny || privileged; // broad ones would shadow every lower tier
+      const namespace = privileged ? undefined : pick(['n1', 'n2']);
+      return policy(`p${i}`, deny ? 'deny' : 'allow', list(narrow), list(narrow), namespace);
+    });
     const engine = new PolicyEngine(policies);
     expect(engine.invalid).toEqual([]);
 
@@ -600,6 +626,7 @@ describe('indexing does not change results', () => {
     };
 
     let allows = 0;
+    const tiers = new Set<string>();
     for (let i = 0; i < 3000; i++) {
       const src = randomAttrs();
       const dst = randomAttrs();
@@ -622,9 +649,18 @@ describe('indexing does not change results', () => {
         expect(decision.policy.name).toBe(candidates[0]);
       }
       if (decision.action === 'allow') allows++;
+      tiers.add(decision.tier);
     }
-    expect(allows).toBeGreaterThan(100); // the sample exercises both outcomes
+    // The sample exercises both outcomes and every tier.
+    expect(allows).toBeGreaterThan(100);
     expect(allows).toBeLessThan(2900);
+    expect([...tiers].sort()).toEqual([
+      'default-deny',
+      'namespaced-allow',
+      'namespaced-deny',
+      'privileged-allow',
+      'privileged-deny',
+    ]);
   });
 });
 
