@@ -89,6 +89,8 @@ export async function tlsPair(res: Resources): Promise<Pair> {
     cert: p.client.cert,
     key: p.client.key,
   });
+  // Half-close both ways, like the tunnels' own sockets (tls.connect does not take allowHalfOpen).
+  left.allowHalfOpen = true;
   await once(left, 'secureConnect');
   const [right] = await accepted;
   res.add(() => {
