@@ -38,6 +38,8 @@ export interface ImportReconcilerOptions {
 export class ImportReconciler {
   /** Ports allocated and written back but not yet visible in the cache (allocation is synchronous). */
   private readonly reservations = new Map<string, number>();
+  /** resourceVersion an allocation was written against: a cached Import still at it is stale. */
+  private readonly allocatedFrom = new Map<string, string | undefined>();
 
   constructor(private readonly o: ImportReconcilerOptions) {}
 
@@ -45,8 +47,14 @@ export class ImportReconciler {
     let imp = this.o.cache.imports.get(key);
     if (!imp || imp.metadata.deletionTimestamp) {
       this.reservations.delete(key);
+      this.allocatedFrom.delete(key);
       await this.cleanup(key, undefined);
       return;
+    }
+    if (this.allocatedFrom.has(key)) {
+      // Another event ran us before the cache saw our port write-back: wait for the cache.
+      if (this.allocatedFrom.get(key) === imp.metadata.resourceVersion) return { requeueAfterMs: 100 };
+      this.allocatedFrom.delete(key);
     }
     const port = await this.targetPort(key, imp);
     // Go on with the written-back object: its resourceVersion is the one to patch status against.
@@ -55,15 +63,27 @@ export class ImportReconciler {
     const existing = this.o.cache.services.get(`${ns}/${imp.metadata.name}`);
     const plan = planImportObjects(imp, port.port, existing, this.o.cache.dataplanePods());
     if (plan.service) await this.applyService(plan.service, existing);
-    if (plan.endpointSlice) await this.applyEndpointSlice(plan.endpointSlice);
+    let serviceCondition = plan.condition;
+    const sliceBlocked = plan.endpointSlice && !(await this.applyEndpointSlice(plan.endpointSlice));
+    if (plan.endpointSlice && sliceBlocked) {
+      const sliceRef = `${ns}/${plan.endpointSlice.metadata!.name}`;
+      serviceCondition = {
+        type: Condition.importServiceValid,
+        status: 'False',
+        reason: 'EndpointSliceConflict',
+        message: `EndpointSlice ${sliceRef} exists and is not managed by ClusterLink; delete or rename it`,
+      };
+    }
     await this.cleanup(key, plan);
     if (plan.conflict) {
       this.o.events.record(imp, 'Warning', 'ServiceConflict', plan.condition.message);
     }
     await writeConditions(this.o.client, this.o.events, Resources.import, imp, [
       port.condition,
-      plan.condition,
+      serviceCondition,
     ]);
+    // The user's slice is outside our (label-filtered) informer: look again now and then.
+    if (sliceBlocked) return { requeueAfterMs: 30_000 };
   }
 
   private async targetPort(
@@ -99,6 +119,7 @@ export class ImportReconciler {
     if (res.allocated) {
       // Reserve before the first await: concurrent reconciles of other Imports see the port taken.
       this.reservations.set(key, res.port);
+      this.allocatedFrom.set(key, imp.metadata.resourceVersion);
       let updated: Import;
       try {
         updated = await this.o.client.mergePatch<Import>(
@@ -110,6 +131,7 @@ export class ImportReconciler {
         );
       } catch (err) {
         this.reservations.delete(key);
+        this.allocatedFrom.delete(key);
         throw err;
       }
       this.o.logger?.info({ object: key, targetPort: res.port }, 'allocated target port');
@@ -142,7 +164,8 @@ export class ImportReconciler {
     });
   }
 
-  private async applyEndpointSlice(desired: EndpointSlice): Promise<void> {
+  /** Creates or corrects our EndpointSlice; false when a slice of that name belongs to someone else. */
+  private async applyEndpointSlice(desired: EndpointSlice): Promise<boolean> {
     const ns = desired.metadata!.namespace!;
     const name = desired.metadata!.name!;
     const existing = this.o.cache.endpointSlices.get(`${ns}/${name}`);
@@ -153,17 +176,16 @@ export class ImportReconciler {
         if (!isAlreadyExists(err)) throw err;
         // Unmanaged slices are outside our informer: a user's slice of this name is left alone.
         const current = await this.o.client.get<EndpointSlice>(objectPath(Resources.endpointSlice, ns, name));
-        if (!isManagedByUs(current)) {
-          throw new Error(`EndpointSlice ${ns}/${name} exists and is not managed by ClusterLink`);
-        }
+        return isManagedByUs(current);
       }
-      return;
+      return true;
     }
-    if (!endpointSliceNeedsUpdate(existing, desired)) return;
+    if (!endpointSliceNeedsUpdate(existing, desired)) return true;
     await this.o.client.replace(objectPath(Resources.endpointSlice, ns, name), {
       ...desired,
       metadata: { ...desired.metadata, resourceVersion: existing.metadata?.resourceVersion },
     });
+    return true;
   }
 
   /**

@@ -255,6 +255,43 @@ describe('Import', () => {
     expect(await read(site.client, Resources.service, 'app4', 'reviews')).toBeDefined();
   });
 
+  it('leaves an EndpointSlice of our name that is not ours alone and says so', async () => {
+    await ensureNamespace(site.client, 'app5');
+    await create<EndpointSlice>(site.client, Resources.endpointSlice, {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: 'cache-clusterlink', namespace: 'app5', labels: { owner: 'user' } },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: ['10.5.5.5'] }],
+      ports: [{ name: 'x', port: 1 }],
+    });
+    await create(
+      site.client,
+      Resources.import,
+      crd('Import', 'app5', 'cache', { port: 6379, sources: source }),
+    );
+    const imp = await waitForCondition<Import>(
+      site.client,
+      Resources.import,
+      'app5',
+      'cache',
+      Condition.importServiceValid,
+      'False',
+      'EndpointSliceConflict',
+    );
+    expect(imp.status?.conditions?.find((c) => c.type === Condition.importServiceValid)?.message).toContain(
+      'app5/cache-clusterlink',
+    );
+    const slice = await read<EndpointSlice>(
+      site.client,
+      Resources.endpointSlice,
+      'app5',
+      'cache-clusterlink',
+    );
+    expect(slice?.metadata?.labels).toEqual({ owner: 'user' });
+    expect(slice?.endpoints.map((e) => e.addresses[0])).toEqual(['10.5.5.5']);
+  });
+
   it('merge mode without the user Service says so', async () => {
     await create(
       site.client,
