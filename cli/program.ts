@@ -7,6 +7,7 @@ import { deleteCommand, deployCommand } from './commands/deploy';
 import { demoCommand } from './commands/demo';
 import { gatewayCommand } from './commands/gateway';
 import { policyCommand } from './commands/policy';
+import { controlPlaneCommand, dataPlaneCommand } from './commands/processes';
 import { statusCommand } from './commands/status';
 
 export type CommandFactory = (ctx: CliContext) => Command;
@@ -19,6 +20,8 @@ const COMMANDS: readonly CommandFactory[] = [
   deployCommand,
   deleteCommand,
   demoCommand,
+  controlPlaneCommand,
+  dataPlaneCommand,
 ];
 
 export function buildProgram(ctx: CliContext): Command {
