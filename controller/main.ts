@@ -155,13 +155,27 @@ export async function runControlPlane(options: ControlPlaneOptions = {}): Promis
   const peerReconciler = new PeerReconciler({ client, cache, events, verdict: (p) => monitor.verdict(p) });
   const policyReporter = new PolicyReporter({ cache, events, logger });
 
+  const objectOf = (kind: string, key: string): KubeObject | undefined =>
+    kind === 'import'
+      ? cache.imports.get(key)
+      : kind === 'export'
+        ? cache.exports.get(key)
+        : kind === 'peer'
+          ? cache.peers.get(key)
+          : undefined;
   const outcome = (kind: string) => (key: string, result: ReconcileOutcome, ms: number, err?: unknown) => {
     metrics.reconciles.inc({ kind, result });
     metrics.reconcileSeconds.observe({ kind }, ms / 1000);
     if (result === 'error' || result === 'terminal') {
       // Write conflicts are routine (our cache was behind); the retry converges.
-      const level = isConflict(err) ? 'debug' : 'warn';
-      logger[level]({ kind, object: key, err: (err as Error)?.message }, 'reconcile failed');
+      if (isConflict(err)) {
+        logger.debug({ kind, object: key, err: (err as Error)?.message }, 'reconcile conflict, retrying');
+        return;
+      }
+      logger.warn({ kind, object: key, err: (err as Error)?.message }, 'reconcile failed');
+      // Tell the user too (the recorder drops repeats of the same message for a minute).
+      const obj = objectOf(kind, key);
+      if (obj) events.record(obj, 'Warning', 'ReconcileFailed', (err as Error)?.message ?? String(err));
     }
   };
   const concurrency = options.concurrency ?? 4;
@@ -459,19 +473,29 @@ async function loadPeerIdentityFromPem(tls: SnapshotTls): Promise<{ tls: Snapsho
 
 /** Options from the environment (the `clusterlink controlplane` conventions). */
 export function controlPlaneOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): ControlPlaneOptions {
-  const num = (v: string | undefined) => (v ? Number(v) : undefined);
+  const num = (name: string, max = 65535): number | undefined => {
+    const v = env[name];
+    if (!v) return undefined;
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 0 || n > max) {
+      throw Object.assign(new Error(`${name}=${v} is not an integer in 0..${max}`), {
+        code: 'CL_ERR_BAD_OPTION',
+      });
+    }
+    return n;
+  };
   return {
     namespace: env.CL_NAMESPACE || undefined,
     kubeconfigPath: env.KUBECONFIG || undefined,
     certDir: env.CL_CERT_DIR || undefined,
     peerLabels: parsePeerLabels(env.CL_PEER_LABELS ?? ''),
     logLevel: env.CL_LOG_LEVEL || undefined,
-    adminPort: num(env.CL_ADMIN_PORT),
-    snapshotPort: num(env.CL_SNAPSHOT_PORT),
-    gatewayPort: num(env.CL_GATEWAY_PORT),
+    adminPort: num('CL_ADMIN_PORT'),
+    snapshotPort: num('CL_SNAPSHOT_PORT'),
+    gatewayPort: num('CL_GATEWAY_PORT'),
     identity: env.CL_IDENTITY || env.POD_NAME || undefined,
-    leaseDurationSeconds: num(env.CL_LEASE_DURATION_SECONDS),
-    leaseRetryMs: num(env.CL_LEASE_RETRY_MS),
+    leaseDurationSeconds: num('CL_LEASE_DURATION_SECONDS', 3600),
+    leaseRetryMs: num('CL_LEASE_RETRY_MS', 60_000),
   };
 }
 
