@@ -5,7 +5,7 @@
 //   hash      --host --port --bytes n [--local addr] [--rate B/s]   send random bytes to a hash sink, compare sha256
 //   load      --host --port --conns n --seconds s [--local addr]    n keep-alive HTTP connections issuing GET /
 //   garbage   --host --port [--bytes n]                            plain TCP garbage; report how the peer ended it
-//   tls       --host --port --servername [--ca --cert --key files] [--request base64] [--timeout ms]
+//   tls       --host --port --servername [--ca --cert --key files] [--request base64 | --request-file f] [--timeout ms]
 //   slowloris --host --port --seconds s                             dribble a TLS ClientHello one byte a second
 //   idle      --host --port --conns n --seconds s                   n connections that never start TLS
 'use strict';
@@ -179,6 +179,7 @@ function tlsProbe() {
   s.on('secureConnect', () => {
     handshake = true;
     if (o.request) s.write(Buffer.from(o.request, 'base64'));
+    if (o['request-file']) s.write(fs.readFileSync(o['request-file']));
   });
   const status = () => Number((/^HTTP\/1\.1 (\d+)/.exec(response) || [0, 0])[1]);
   const headers = (name) => (new RegExp(`^${name}: *(.*)$`, 'im').exec(response) || [])[1];

@@ -45,7 +45,8 @@ export const DATAPLANE_ADMIN_PORT = 9091;
 export const DATAPLANE_POD_HOST = 2;
 
 export const repoRoot = path.resolve(__dirname, '..', '..', '..');
-export const CLI = path.join(repoRoot, 'lib', 'cli', 'main.js');
+/** The `clusterlink` entry point the processes run; CLUSTERLINK_E2E_CLI points at another build. */
+export const CLI = process.env.CLUSTERLINK_E2E_CLI ?? path.join(repoRoot, 'lib', 'cli', 'main.js');
 
 export interface SiteOptions {
   readonly net: SiteNetwork;
