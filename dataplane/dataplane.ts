@@ -30,6 +30,8 @@ export interface DataPlaneOptions {
   readonly limits?: Partial<DataPlaneLimits>;
   /** Always use the compatible HTTP/1.1 protocol towards remote gateways (interop checks, tests). */
   readonly forceHttp1?: boolean;
+  /** Offer h2 on the gateway port (off: answer like an upstream gateway, http/1.1 only). @default true */
+  readonly offerH2?: boolean;
   /** Clock for tokens (tests). */
   readonly now?: () => number;
 }
@@ -84,6 +86,7 @@ export class DataPlane {
     this.gateway = new GatewayServer(gatewayContext, {
       host: options.gatewayHost,
       port: options.gatewayPort,
+      offerH2: options.offerH2,
     });
   }
 
@@ -191,7 +194,6 @@ export class DataPlane {
   }
 
   private async reconcileListeners(config: CompiledConfig): Promise<Error[]> {
-    const closing: Promise<void>[] = [];
     for (const [key, listener] of this.listeners) {
       const next = config.imports.get(key);
       if (next && listener.sameAddress(next)) {
@@ -200,10 +202,11 @@ export class DataPlane {
       }
       this.listeners.delete(key);
       if (!next) this.lb.forget(key);
-      closing.push(listener.close());
+      // Stops accepting (and frees the port) at once; not awaited, since its callback waits for
+      // the established tunnels, which continue.
+      void listener.close();
       this.logger.info({ import: key }, next ? 'import listener moves' : 'import removed: listener closed');
     }
-    await Promise.all(closing);
     const failures: Error[] = [];
     const egress: EgressContext = {
       config: () => this.current,
@@ -270,6 +273,8 @@ export class DataPlane {
       const reason = new DataPlaneError(DataPlaneErrorCode.closed, 'data plane shut down');
       this.egressTunnels.abortAll(reason);
       this.ingressTunnels.abortAll(reason);
+      // Resets complete within an event-loop turn or two; bounded in case a stream never closes.
+      await Promise.race([drained, new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
     }
     this.pool.destroy();
     this.gateway.destroy();

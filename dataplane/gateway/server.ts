@@ -76,6 +76,8 @@ function writeRawResponse(socket: Duplex, r: SimpleResponse): void {
 export interface GatewayServerOptions {
   readonly host?: string;
   readonly port: number;
+  /** Offer h2 in ALPN. Off, the port behaves like an upstream gateway (http/1.1 only). @default true */
+  readonly offerH2?: boolean;
 }
 
 export class GatewayServer {
@@ -96,7 +98,7 @@ export class GatewayServer {
     this.tlsServer = tls.createServer({
       requestCert: true,
       rejectUnauthorized: true,
-      ALPNProtocols: ALPN_PROTOCOLS,
+      ALPNProtocols: options.offerH2 === false ? ['http/1.1'] : ALPN_PROTOCOLS,
       minVersion: 'TLSv1.2',
       handshakeTimeout: limits.handshakeTimeoutMs,
       // Not half-open: a client that sends FIN mid-handshake must be closed at once. Tunnels turn
