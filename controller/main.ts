@@ -396,7 +396,13 @@ export async function runControlPlane(options: ControlPlaneOptions = {}): Promis
     });
   } catch (err) {
     closed = true;
-    await Promise.allSettled([snapshotServer.close(), cache.stop(), elector.stop(), tokenLoop]);
+    await Promise.allSettled([
+      snapshotServer.close(),
+      cache.stop(),
+      elector.stop(),
+      tokenLoop,
+      monitor.close(),
+    ]);
     client.close();
     throw err;
   }
