@@ -38,6 +38,8 @@ export function firstDnsSan(subjectaltname: string | undefined): string | undefi
 export class SnapshotServer {
   private readonly server: https.Server;
   private current: GatewaySnapshot | undefined;
+  /** The current snapshot serialized once, shared by every replica's request. */
+  private body = '';
   private waiters = new Set<(s: GatewaySnapshot) => void>();
   private readonly sockets = new Set<Socket>();
   private unsubscribe: (() => void) | undefined;
@@ -76,6 +78,7 @@ export class SnapshotServer {
   async start(): Promise<void> {
     this.unsubscribe = this.options.source.subscribe((s) => {
       this.current = s;
+      this.body = JSON.stringify(s);
       const waiters = [...this.waiters];
       this.waiters.clear();
       for (const w of waiters) w(s);
@@ -104,7 +107,7 @@ export class SnapshotServer {
     }
     const after = Number(url.searchParams.get('after') ?? '0');
     const send = (s: GatewaySnapshot) => {
-      const body = JSON.stringify(s);
+      const body = s === this.current ? this.body : JSON.stringify(s);
       res
         .writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
         .end(body);

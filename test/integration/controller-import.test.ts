@@ -37,7 +37,11 @@ beforeAll(async () => {
   site = await prepareSite(cluster());
   await createDataplanePod(site.client, 'cl-dataplane-a', '10.0.0.11');
   await createDataplanePod(site.client, 'cl-dataplane-b', '10.0.0.12');
-  cp = await runControlPlane({
+  cp = await startControlPlane();
+}, 120_000);
+
+async function startControlPlane(): Promise<ControlPlane> {
+  const started = await runControlPlane({
     kubeConfig: cluster().kubeConfig,
     tls: site.tls,
     adminPort: 0,
@@ -45,8 +49,9 @@ beforeAll(async () => {
     leaseRetryMs: 200,
     peerMonitor: () => ({ setPeers: () => undefined, verdict: () => undefined, close: () => undefined }),
   });
-  await eventually(() => cp.isLeader(), 'leadership');
-}, 120_000);
+  await eventually(() => started.isLeader(), 'leadership');
+  return started;
+}
 
 afterAll(async () => {
   await cp?.close();
@@ -368,5 +373,27 @@ describe('Import', () => {
     });
     // The Import refused for its port is not served.
     expect(snap.imports.some((i) => i.name === 'gw')).toBe(false);
+  });
+
+  it('cleans up after an Import deleted while no controller ran', async () => {
+    await ensureNamespace(site.client, 'app6');
+    await create(site.client, Resources.import, crd('Import', 'app6', 'late', { port: 80, sources: source }));
+    await waitForCondition(
+      site.client,
+      Resources.import,
+      'app6',
+      'late',
+      Condition.importServiceValid,
+      'True',
+    );
+    await cp.close();
+    await remove(site.client, Resources.import, 'app6', 'late');
+    expect(await read(site.client, Resources.service, 'app6', 'late')).toBeDefined();
+    cp = await startControlPlane();
+    await eventually(
+      async () => (await read(site.client, Resources.service, 'app6', 'late')) === undefined,
+      'Service gone',
+    );
+    await eventually(async () => (await slice('app6', 'late')) === undefined, 'EndpointSlice gone');
   });
 });
