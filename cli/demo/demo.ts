@@ -98,6 +98,15 @@ export async function runDemo(ctx: CliContext, options: DemoOptions): Promise<vo
   const peerIn = (s: StatusReport, name: string) => s.peers.find((p) => p.name === name);
 
   let importPort = 0;
+  // Ctrl-C stops the gateways and services at once; the step in progress then fails fast.
+  let stopping: Promise<void> | undefined;
+  const stopEverything = () =>
+    (stopping ??= (async () => {
+      await Promise.all([...gateways.values()].map((gw) => gw.kill('SIGTERM')));
+      await Promise.all(backends.map((b) => b.close()));
+    })());
+  const onAbort = () => void stopEverything();
+  options.signal?.addEventListener('abort', onAbort);
   try {
     ctx.err(
       `ClusterLink demo: three sites on ${clientHost} (client), ${eastHost} (east), ${westHost} (west); working directory ${root}\n\n`,
@@ -253,6 +262,8 @@ export async function runDemo(ctx: CliContext, options: DemoOptions): Promise<vo
     ctx.err(`\nAll steps behaved (${((Date.now() - started) / 1000).toFixed(1)}s).\n`);
   } catch (err) {
     progress.stop();
+    if (options.signal?.aborted)
+      throw new CliError('CL_ERR_DEMO_FAILED', 'interrupted: gateways and services stopped');
     for (const gw of gateways.values()) {
       ctx.err(
         `\n  last lines of the ${gw.options.name} gateway log (${gw.options.logFile}):\n${gw.logTail(8)}\n`,
@@ -261,8 +272,8 @@ export async function runDemo(ctx: CliContext, options: DemoOptions): Promise<vo
     if (err instanceof CliError) throw err;
     throw new CliError('CL_ERR_DEMO_FAILED', `demo failed: ${(err as Error).message}`, { cause: err });
   } finally {
-    await Promise.all([...gateways.values()].map((gw) => gw.kill('SIGTERM')));
-    await Promise.all(backends.map((b) => b.close()));
+    options.signal?.removeEventListener('abort', onAbort);
+    await stopEverything();
     if (options.keep) ctx.err(`Kept ${root} (configuration and logs).\n`);
     else rmSync(root, { recursive: true, force: true });
   }
