@@ -203,3 +203,68 @@ describe('standalone gateway (real sockets)', () => {
     expect(peer.message).toContain('ECONNREFUSED');
   });
 });
+
+describe('standalone relay site (import, then export the import)', () => {
+  it('carries a request client -> relay -> server', async () => {
+    const fabric = await makeFabric(['client', 'relay', 'server']);
+    const [client, relay, server] = fabric.sites;
+    const closers: (() => Promise<void>)[] = [];
+    try {
+      const echo = await echoServer('server-echo');
+      closers.push(() => echo.close());
+      server.write(
+        'all.yaml',
+        exportYaml('echo', '127.0.0.1', echo.port) + '---\n' + policyYaml('allow-all', 'allow'),
+      );
+      const serverGw = await StandaloneGateway.start({
+        configDir: server.dir,
+        gatewayHost: '127.0.0.1',
+        gatewayPort: 0,
+        adminPort: 0,
+        ...fast,
+      });
+      closers.push(() => serverGw.close(0));
+      const relayPort = await freePort();
+      relay.write(
+        'all.yaml',
+        [
+          peerYaml('server', '127.0.0.1', serverGw.gatewayAddress.port),
+          importYaml('echo', relayPort, [{ peer: 'server', exportName: 'echo' }]),
+          exportYaml('echo', '127.0.0.1', relayPort),
+          policyYaml('allow-all', 'allow'),
+        ].join('---\n'),
+      );
+      const relayGw = await StandaloneGateway.start({
+        configDir: relay.dir,
+        gatewayHost: '127.0.0.1',
+        gatewayPort: 0,
+        adminPort: 0,
+        ...fast,
+      });
+      closers.push(() => relayGw.close(0));
+      const clientPort = await freePort();
+      client.write(
+        'all.yaml',
+        [
+          peerYaml('relay', '127.0.0.1', relayGw.gatewayAddress.port),
+          importYaml('echo', clientPort, [{ peer: 'relay', exportName: 'echo' }]),
+          policyYaml('allow-all', 'allow'),
+        ].join('---\n'),
+      );
+      const clientGw = await StandaloneGateway.start({
+        configDir: client.dir,
+        gatewayHost: '127.0.0.1',
+        gatewayPort: 0,
+        adminPort: 0,
+        ...fast,
+      });
+      closers.push(() => clientGw.close(0));
+      expect(await eventually(() => get('127.0.0.1', clientPort), 15000, 'request through the relay')).toBe(
+        'server-echo',
+      );
+    } finally {
+      for (const close of closers.reverse()) await close();
+      fabric.cleanup();
+    }
+  });
+});
