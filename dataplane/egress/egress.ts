@@ -38,17 +38,20 @@ export async function serveImportClient(
   }
   tuneSocket(socket);
   const plan = planEgress(config, ctx.lb, imp, socket.remoteAddress);
-  const log = ctx.logger.child({ side: 'egress', import: importKey, client: socket.remoteAddress });
+  // Plain fields rather than a child logger: nothing extra stays allocated for the tunnel's lifetime.
+  const log = ctx.logger;
+  const where = { side: 'egress', import: importKey, client: socket.remoteAddress };
   for (const { source, peer, decision } of plan.candidates) {
     const exportName = `${source.exportNamespace}/${source.exportName}`;
     if (!peer || !decision) {
       ctx.metrics.errors.inc({ code: 'CL_ERR_NO_SUCH_PEER' });
-      log.warn({ peer: source.peer, export: exportName }, 'source names an unknown peer: skipped');
+      log.warn({ ...where, peer: source.peer, export: exportName }, 'source names an unknown peer: skipped');
       continue;
     }
     ctx.metrics.decisions.inc({ side: 'egress', result: decision.action, reason: decision.tier });
     log.info(
       {
+        ...where,
         peer: peer.name,
         export: exportName,
         decision: decision.action,
@@ -62,7 +65,7 @@ export async function serveImportClient(
     const slot = ctx.tunnels.tryAcquire(peer.name);
     if (!slot) {
       ctx.metrics.errors.inc({ code: 'CL_ERR_TOO_MANY_TUNNELS' });
-      log.warn({ peer: peer.name }, 'too many tunnels: source skipped');
+      log.warn({ ...where, peer: peer.name }, 'too many tunnels: source skipped');
       continue;
     }
     let tunnel;
@@ -76,7 +79,7 @@ export async function serveImportClient(
       slot.release();
       ctx.metrics.errors.inc({ code: errorCode(err) });
       log.info(
-        { peer: peer.name, export: exportName, code: errorCode(err), err: (err as Error).message },
+        { ...where, peer: peer.name, export: exportName, code: errorCode(err), err: (err as Error).message },
         'source failed: trying the next',
       );
       continue;
@@ -91,6 +94,9 @@ export async function serveImportClient(
     return;
   }
   ctx.metrics.errors.inc({ code: 'CL_ERR_NO_SOURCE' });
-  log.info({ sources: plan.candidates.length }, 'no source allowed and reachable: client connection reset');
+  log.info(
+    { ...where, sources: plan.candidates.length },
+    'no source allowed and reachable: client connection reset',
+  );
   resetStream(socket);
 }

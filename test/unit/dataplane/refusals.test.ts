@@ -344,6 +344,21 @@ describe('h2 fast path refusals', () => {
     expect(sha256(Buffer.concat(chunks))).toBe(sha256(payload));
   });
 
+  it('garbage instead of the h2 preface closes that connection only', async () => {
+    await startWest();
+    const socket = await tlsTo(west, pki.certs.north, { ca: pki.ca.cert, servername: 'west', alpn: ['h2'] });
+    expect(socket.alpnProtocol).toBe('h2');
+    socket.on('error', () => undefined);
+    const ended = new Promise((resolve) => {
+      socket.once('end', resolve); // the gateway closed its side
+      socket.once('close', resolve);
+    });
+    socket.write(randomBytes(4096));
+    socket.resume();
+    await ended;
+    await expectStillServing();
+  });
+
   it('oversized header block: the stream is refused and the session keeps serving', async () => {
     await startWest();
     const north = await h2To(west, pki.certs.north, { ca: pki.ca.cert, servername: 'west' });
