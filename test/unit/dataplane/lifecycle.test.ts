@@ -204,6 +204,20 @@ describe('protocol negotiation', () => {
     expect(count?.value).toBe(1);
   });
 
+  it('replaces a pooled session when the remote gateway restarts on the same address', async () => {
+    const { east, west, echo } = await pair();
+    expect((await exchange(importAddress(east, 'svc'), Buffer.from('before'))).data.toString()).toBe(
+      'before',
+    );
+    const port = west.gatewayAddress.port;
+    west.destroy();
+    await west.close(0);
+    const again = await startDataPlane(cleanup, { gatewayPort: port });
+    await again.applySnapshot(snapshotFor(pki, { name: 'west', exports: [exportOf('svc', echo.port)] }));
+    expect((await exchange(importAddress(east, 'svc'), Buffer.from('after'))).data.toString()).toBe('after');
+    expect(east.pooledSessions).toBe(1);
+  });
+
   it('uses one pooled h2 session for many tunnels', async () => {
     const { east } = await pair();
     await Promise.all(
@@ -311,5 +325,90 @@ describe('admin server and process', () => {
     });
     cleanup.add(() => admin.close());
     expect((await get(admin.address.port, '/readyz')).status).toBe(200);
+  });
+});
+
+describe('attributes in decisions', () => {
+  const allowClientsIn = (namespace: string): PolicyObject => ({
+    name: 'frontend-only',
+    spec: {
+      action: 'allow',
+      from: [{ workloadSelector: { matchLabels: { 'client.clusterlink.net/namespace': namespace } } }],
+      to: [{ workloadSelector: {} }],
+    },
+  });
+
+  it('client attributes (found by source IP) reach the exporting gateway’s decision', async () => {
+    const echo = await startEcho(cleanup);
+    const west = await startDataPlane(cleanup);
+    const east = await startDataPlane(cleanup);
+    await west.applySnapshot(
+      snapshotFor(pki, {
+        name: 'west',
+        exports: [exportOf('svc', echo.port)],
+        policies: [allowClientsIn('frontend')],
+      }),
+    );
+    const client = (namespace: string) => ({
+      ip: '127.0.0.1',
+      namespace,
+      serviceAccount: 'default',
+      labels: { app: 'web' },
+    });
+    const configure = (clients: ReturnType<typeof client>[]) =>
+      east.applySnapshot(
+        snapshotFor(pki, {
+          name: 'east',
+          peers: [peer('west', west)],
+          imports: [importOf('svc', [{ peer: 'west' }])],
+          clients,
+        }),
+      );
+    await configure([client('frontend')]);
+    expect((await exchange(importAddress(east, 'svc'), Buffer.from('in'))).data.toString()).toBe('in');
+    for (const clients of [[client('backend')], []]) {
+      await configure(clients); // another namespace, then an unidentified client: west denies
+      const code = await exchange(importAddress(east, 'svc'), Buffer.from('x')).then(
+        (o) => o.error?.code,
+        (err: NodeJS.ErrnoException) => err.code,
+      );
+      expect(code).toBe('ECONNRESET');
+    }
+    const decisions = (await west.metrics.decisions.get()).values;
+    expect(decisions.find((v) => v.labels.result === 'allow')?.value).toBe(1);
+    expect(decisions.filter((v) => v.labels.result === 'deny').reduce((n, v) => n + v.value, 0)).toBe(2);
+  });
+
+  it('the Import’s labels are the export labels of the egress decision', async () => {
+    const echo = await startEcho(cleanup);
+    const west = await startDataPlane(cleanup);
+    const east = await startDataPlane(cleanup);
+    await west.applySnapshot(snapshotFor(pki, { name: 'west', exports: [exportOf('svc', echo.port)] }));
+    const goldOnly: PolicyObject = {
+      name: 'gold-only',
+      namespace: 'default',
+      spec: {
+        action: 'allow',
+        from: [{ workloadSelector: {} }],
+        to: [{ workloadSelector: { matchLabels: { 'export.clusterlink.net/labels.tier': 'gold' } } }],
+      },
+    };
+    const configure = (tier: string) =>
+      east.applySnapshot(
+        snapshotFor(pki, {
+          name: 'east',
+          peers: [peer('west', west)],
+          imports: [importOf('svc', [{ peer: 'west' }], { labels: { tier } })],
+          policies: [goldOnly],
+        }),
+      );
+    await configure('gold');
+    expect((await exchange(importAddress(east, 'svc'), Buffer.from('gold'))).data.toString()).toBe('gold');
+    await configure('silver');
+    const code = await exchange(importAddress(east, 'svc'), Buffer.from('x')).then(
+      (o) => o.error?.code,
+      (err: NodeJS.ErrnoException) => err.code,
+    );
+    expect(code).toBe('ECONNRESET');
   });
 });
