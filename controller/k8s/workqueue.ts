@@ -28,6 +28,12 @@ export interface WorkQueueOptions {
   /** Per-key retry backoff after errors. @default 100 ms doubling to 5 minutes */
   readonly backoff?: BackoffPolicy;
   readonly clock?: Clock;
+  /**
+   * Overall budget for retries after errors (a token bucket, as client-go's default controller
+   * rate limiter): when many keys fail at once, retries spread out instead of hammering the API
+   * server. @default 10 per second, bursts of 100
+   */
+  readonly retryBudget?: { readonly perSecond: number; readonly burst: number };
   /** Called after every reconcile (metrics, logs). */
   readonly onOutcome?: (key: string, outcome: ReconcileOutcome, durationMs: number, error?: unknown) => void;
 }
@@ -44,10 +50,24 @@ export class WorkQueue {
   private readonly clock: Clock;
   private running = false;
   private active = 0;
+  private tokens: number;
+  private tokensAt: number;
   private idleWaiters: (() => void)[] = [];
 
   constructor(private readonly options: WorkQueueOptions) {
     this.clock = options.clock ?? systemClock;
+    this.tokens = options.retryBudget?.burst ?? 100;
+    this.tokensAt = this.clock.now();
+  }
+
+  /** Delay the retry budget imposes on one more retry now (and takes its token). */
+  private budgetDelay(): number {
+    const { perSecond, burst } = this.options.retryBudget ?? { perSecond: 10, burst: 100 };
+    const now = this.clock.now();
+    this.tokens = Math.min(burst, this.tokens + ((now - this.tokensAt) * perSecond) / 1000);
+    this.tokensAt = now;
+    this.tokens -= 1;
+    return this.tokens >= 0 ? 0 : Math.ceil((-this.tokens * 1000) / perSecond);
   }
 
   get name(): string {
@@ -152,7 +172,10 @@ export class WorkQueue {
         outcome = 'error';
         const n = (this.failures.get(key) ?? 0) + 1;
         this.failures.set(key, n);
-        retryAfter = backoffDelay(this.options.backoff ?? { initialMs: 100, maxMs: 300_000 }, n);
+        retryAfter = Math.max(
+          backoffDelay(this.options.backoff ?? { initialMs: 100, maxMs: 300_000 }, n),
+          this.budgetDelay(),
+        );
       }
     }
     this.processing.delete(key);

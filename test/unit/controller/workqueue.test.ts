@@ -254,4 +254,22 @@ describe('WorkQueue', () => {
     await flush();
     expect(seen).toEqual(['a']);
   });
+
+  it('spreads retries out once the overall retry budget is spent', async () => {
+    const clock = new ManualClock();
+    const q = new WorkQueue({
+      name: 't',
+      clock,
+      backoff: { initialMs: 10, maxMs: 10, jitter: 0 },
+      retryBudget: { perSecond: 10, burst: 2 },
+      reconcile: async () => {
+        throw new Error('down');
+      },
+    });
+    q.start();
+    for (const k of ['a', 'b', 'c', 'd']) q.add(k);
+    await q.whenIdle();
+    // Two retries fit the burst (after the 10 ms backoff); the next ones wait 100 ms per token.
+    expect(clock.pending().sort((x, y) => x - y)).toEqual([10, 10, 100, 200]);
+  });
 });
