@@ -36,9 +36,9 @@ function validity(item: Item, types: readonly string[]): { valid: boolean; messa
     : { valid: true };
 }
 
-/** RTT as the control plane writes it into the PeerReachable message ("... rtt 1.2ms ..."), when present. */
-function rttFrom(message: string | undefined): number | undefined {
-  const m = /rtt[ =:]*([\d.]+)\s*ms/i.exec(message ?? '');
+/** RTT as the control plane writes it into the PeerReachable message ("... (round trip 1.2 ms)"). */
+export function rttFrom(message: string | undefined): number | undefined {
+  const m = /(?:round trip|rtt)[ =:]*([\d.]+)\s*ms/i.exec(message ?? '');
   return m ? Number(m[1]) : undefined;
 }
 

@@ -4,6 +4,7 @@ import { parse as parseYaml } from 'yaml';
 import { StandaloneGateway } from '../../../controller/standalone/gateway';
 import { createPeerHealth } from '../../../controller/standalone/health';
 import { formatStatus } from '../../../cli/status/format';
+import { rttFrom } from '../../../cli/status/kube-source';
 import type { StatusReport } from '../../../controller/standalone/report';
 import {
   echoServer,
@@ -182,5 +183,13 @@ describe('formatStatus', () => {
     expect(text).toBe(
       'Site (unknown peer) (Kubernetes)\nERROR: boom\n\nPEERS (0)\n\nEXPORTS (0)\n\nIMPORTS (0)\n\nPOLICIES (0)\n',
     );
+  });
+});
+
+describe('RTT from a PeerReachable condition message', () => {
+  it('reads the control plane\'s "(round trip N ms)" suffix', () => {
+    expect(rttFrom('heartbeat succeeded (round trip 1.7 ms)')).toBe(1.7);
+    expect(rttFrom('TCP connection failed')).toBeUndefined();
+    expect(rttFrom(undefined)).toBeUndefined();
   });
 });
