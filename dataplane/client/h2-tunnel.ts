@@ -83,14 +83,20 @@ export function openFastPathStream(
         ),
       );
     });
-    const onError = (err: Error): void =>
+    // Checked before building an error: these listeners stay for the tunnel's whole life and fire at
+    // its end, when there is nothing left to reject.
+    const onError = (err: Error): void => {
+      if (settled) return;
       fail(
         new DataPlaneError(DataPlaneErrorCode.peerUnreachable, `tunnel stream failed: ${err.message}`, {
           cause: err,
         }),
       );
-    const onClose = (): void =>
+    };
+    const onClose = (): void => {
+      if (settled) return;
       fail(new DataPlaneError(DataPlaneErrorCode.peerUnreachable, 'tunnel stream closed before an answer'));
+    };
     stream.on('error', onError);
     stream.once('close', onClose);
   });
