@@ -48,6 +48,8 @@ export interface StandaloneGatewayOptions {
   readonly registry?: Registry;
   /** Directory watching. @default debounce 150 ms, rescan 2 s */
   readonly watch?: { readonly debounceMs?: number; readonly rescanMs?: number };
+  /** Delay before re-applying a snapshot that was not fully applied (an Import port in use). @default 5000 */
+  readonly retryMs?: number;
   /** Heartbeats; tests and the demo shorten the intervals. */
   readonly health?: PeerHealthFactory;
 }
@@ -74,6 +76,7 @@ export class StandaloneGateway extends EventEmitter {
   private applyError: string | undefined;
   private reloading: Promise<void> = Promise.resolve();
   private closed = false;
+  private retryTimer: NodeJS.Timeout | undefined;
 
   private constructor(private readonly options: StandaloneGatewayOptions) {
     super();
@@ -245,6 +248,14 @@ export class StandaloneGateway extends EventEmitter {
     } catch (err) {
       this.applyError = (err as Error).message;
       this.logger.error({ version: snapshot.version, err: this.applyError }, 'snapshot not fully applied');
+      // Typically an Import port taken by another program: try again until it is free.
+      if (!this.retryTimer && !this.closed) {
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = undefined;
+          void this.publish('retrying what could not be applied');
+        }, this.options.retryMs ?? 5000);
+        this.retryTimer.unref();
+      }
     }
     this.logger.info({ version: snapshot.version, why }, 'snapshot published');
     this.emit('reload', { version: snapshot.version, config: this.config } satisfies ReloadEvent);
@@ -279,6 +290,7 @@ export class StandaloneGateway extends EventEmitter {
   async close(graceMs?: number): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.retryTimer);
     this.watcher?.close();
     await this.reloading;
     await Promise.all([this.peerHealth.close(), this.dataPlane.close(graceMs), this.admin?.close()]);

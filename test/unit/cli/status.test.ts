@@ -53,6 +53,7 @@ describe('clusterlink status --gateway', () => {
       gatewayHost: '127.0.0.1',
       gatewayPort: 0,
       adminPort: 0,
+      peerLabels: { region: 'us' },
       ...fast,
     });
     closers.push(() => eastGw.close(0));
@@ -117,6 +118,8 @@ describe('clusterlink status --gateway', () => {
     expect(json.code).toBe(0);
     const report = JSON.parse(json.stdout) as StatusReport;
     expect(report.peer?.name).toBe('west');
+    // east's labels, learned from its heartbeat answers
+    expect(report.peers[0].labels).toEqual({ region: 'us' });
     expect(report.peers.map((p) => [p.name, p.reachable])).toEqual([
       ['east', true],
       ['gone', false],

@@ -1,3 +1,4 @@
+import * as net from 'node:net';
 import { writeFileSync, unlinkSync } from 'node:fs';
 import * as path from 'node:path';
 import { StandaloneGateway } from '../../../controller/standalone/gateway';
@@ -264,6 +265,46 @@ describe('standalone relay site (import, then export the import)', () => {
       );
     } finally {
       for (const close of closers.reverse()) await close();
+      fabric.cleanup();
+    }
+  });
+});
+
+describe('standalone gateway: an Import port in use', () => {
+  it('reports the import as not listening and listens once the port is free', async () => {
+    const fabric = await makeFabric(['west']);
+    const [west] = fabric.sites;
+    const blocker = net.createServer();
+    await new Promise<void>((resolve) => blocker.listen(0, '127.0.0.1', resolve));
+    const port = (blocker.address() as net.AddressInfo).port;
+    west.write('import.yaml', importYaml('echo', port, [{ peer: 'east', exportName: 'echo' }]));
+    const gw = await StandaloneGateway.start({
+      configDir: west.dir,
+      gatewayHost: '127.0.0.1',
+      gatewayPort: 0,
+      adminPort: 0,
+      retryMs: 100,
+      peerLabels: { region: 'eu' },
+      ...fast,
+    });
+    try {
+      const status = gw.status();
+      expect(status.imports[0]).toMatchObject({
+        valid: false,
+        message: expect.stringContaining(`not listening on port ${port}`),
+      });
+      expect(status.errors.join()).toContain('EADDRINUSE');
+      await new Promise((resolve) => blocker.close(resolve));
+      await eventually(
+        () => (gw.importAddress('default', 'echo') ? true : undefined),
+        10000,
+        'the import to listen',
+      );
+      expect(gw.status().imports[0]).toMatchObject({ valid: true, listen: `127.0.0.1:${port}` });
+      expect(gw.status().errors).toEqual([]);
+    } finally {
+      await gw.close(0);
+      blocker.close();
       fabric.cleanup();
     }
   });
