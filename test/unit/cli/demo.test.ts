@@ -1,6 +1,6 @@
 import * as path from 'node:path';
 import { runDemo } from '../../../cli/demo/demo';
-import { captureContext } from './helpers';
+import { captureContext, cli } from './helpers';
 
 jest.setTimeout(300_000);
 const ROOT = path.resolve(__dirname, '../../..');
@@ -49,5 +49,17 @@ describe('clusterlink demo', () => {
       message: expect.stringContaining('exited during start-up'),
     });
     expect(ctx.stderr.join('')).toContain('✘ Start three gateways');
+  });
+});
+
+describe('clusterlink demo flags', () => {
+  it.each([
+    [['--addresses', '127.0.0.1,127.0.0.2'], '--addresses "127.0.0.1,127.0.0.2" must be three IP addresses'],
+    [['--addresses', 'a,b,c'], '--addresses "a,b,c" must be three IP addresses'],
+    [['--heartbeat-interval', 'fast'], '--heartbeat-interval "fast" must be an integer'],
+  ])('rejects %j', async (args, message) => {
+    const r = await cli(['demo', ...args]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(message);
   });
 });
