@@ -12,6 +12,14 @@ export const AUTHZ_PATH = '/authz';
 export const ACCESS_TOKEN_HEADER = 'x-access-token';
 export const BEARER_PREFIX = 'Bearer ';
 
+/**
+ * Upstream gateways route by SNI: the peer name reaches their control plane (/authz, heartbeats),
+ * `dataplane.<peer>` their data plane (CONNECT). Ours serve both on every connection and say so on a
+ * granted /authz with this header, so our client can send the CONNECT on the same connection.
+ */
+export const DATAPLANE_SNI_PREFIX = 'dataplane.';
+export const SAME_CONNECTION_HEADER = 'x-cl-connect-on-same-connection';
+
 /** Fast path (ours, h2 only): one CONNECT stream both authorizes and opens a tunnel. */
 export const EXPORT_NAME_HEADER = 'x-cl-export-name';
 export const EXPORT_NAMESPACE_HEADER = 'x-cl-export-namespace';

@@ -26,13 +26,22 @@ export class ClientTls {
     return this.context !== undefined;
   }
 
-  /** Options for tls.connect to a gateway of `peerName`. */
-  connectOptions(peerName: string, host: string, port: number, alpn: string[]): tls.ConnectionOptions {
+  /**
+   * Options for tls.connect to a gateway of `peerName`. The server certificate must name the peer,
+   * whatever SNI is sent (`sni` defaults to the peer name).
+   */
+  connectOptions(
+    peerName: string,
+    host: string,
+    port: number,
+    alpn: string[],
+    sni: string = peerName,
+  ): tls.ConnectionOptions {
     return {
       host,
       port,
       secureContext: this.context,
-      servername: isIp(peerName) ? undefined : peerName,
+      servername: isIp(sni) ? undefined : sni,
       ALPNProtocols: alpn,
       minVersion: 'TLSv1.2',
       rejectUnauthorized: true,

@@ -8,7 +8,7 @@ import type { SnapshotPeer } from '../../controller/api/snapshot';
 import type { Logger } from '../../controller/log';
 import type { Attributes } from '../../controller/policy/types';
 import { DataPlaneError, DataPlaneErrorCode, errorCode, PeerUnreachableError } from '../errors';
-import type { ExportRef } from '../protocol';
+import { DATAPLANE_SNI_PREFIX, type ExportRef } from '../protocol';
 import { resetTcpOnAbortiveDestroy } from '../tls-reset';
 import { ClientTls, connectTls } from './client-tls';
 import { openFastPathStream } from './h2-tunnel';
@@ -110,8 +110,16 @@ export class TunnelConnector {
     try {
       const { token, reusable } = await requestToken(socket, peer, ref, attrs, opts.tunnelOpenTimeoutMs);
       if (!reusable) {
+        // An upstream gateway: its data plane answers on SNI dataplane.<peer>.
         socket.destroy();
-        socket = await connectTls(tlsOptions, opts.connectTimeoutMs);
+        const dataplaneOptions = this.tls.connectOptions(
+          peer,
+          host,
+          port,
+          ['http/1.1'],
+          DATAPLANE_SNI_PREFIX + peer,
+        );
+        socket = await connectTls(dataplaneOptions, opts.connectTimeoutMs);
       }
       await connectWithToken(socket, peer, token, opts.tunnelOpenTimeoutMs);
       resetTcpOnAbortiveDestroy(socket);

@@ -15,6 +15,7 @@ import {
   encodeAuthorizationBody,
   ERROR_CODE_HEADER,
   HEALTHZ_PATH,
+  SAME_CONNECTION_HEADER,
   type ExportRef,
 } from '../protocol';
 
@@ -90,6 +91,18 @@ export function readResponse(socket: TLSSocket, timeoutMs: number, tunnel: boole
         return;
       }
       const closeAfter = (headers.connection ?? '').toLowerCase() === 'close';
+      if ((headers['transfer-encoding'] ?? '').toLowerCase().includes('chunked')) {
+        const chunked = decodeChunked(buffered, bodyStart);
+        if (chunked === 'invalid') finish(protocolError('bad chunked body'));
+        else if (chunked)
+          finish(
+            undefined,
+            { status, headers, body: chunked.body, reusable: !closeAfter },
+            buffered.subarray(chunked.end),
+          );
+        else if (ended) finish(protocolError('connection closed inside the response body'));
+        return;
+      }
       const lengthHeader = headers['content-length'];
       if (lengthHeader !== undefined) {
         const length = Number(lengthHeader);
@@ -126,6 +139,41 @@ export function readResponse(socket: TLSSocket, timeoutMs: number, tunnel: boole
     socket.once('error', onError);
     socket.resume();
   });
+}
+
+/**
+ * Decodes a complete chunked body starting at `start`; undefined while incomplete. Trailers are
+ * skipped. Bounded by MAX_RESPONSE_BODY.
+ */
+export function decodeChunked(
+  data: Buffer,
+  start: number,
+): { body: Buffer; end: number } | undefined | 'invalid' {
+  const parts: Buffer[] = [];
+  let size = 0;
+  let at = start;
+  for (;;) {
+    const lineEnd = data.indexOf('\r\n', at);
+    if (lineEnd < 0) return data.length - at > 1024 ? 'invalid' : undefined;
+    const sizeText = data.subarray(at, lineEnd).toString('latin1').split(';')[0].trim();
+    if (!/^[0-9a-fA-F]{1,8}$/.test(sizeText)) return 'invalid';
+    const chunkSize = parseInt(sizeText, 16);
+    at = lineEnd + 2;
+    if (chunkSize === 0) {
+      // Trailer section: header lines until an empty line.
+      for (;;) {
+        const end = data.indexOf('\r\n', at);
+        if (end < 0) return undefined;
+        if (end === at) return { body: Buffer.concat(parts), end: end + 2 };
+        at = end + 2;
+      }
+    }
+    size += chunkSize;
+    if (size > MAX_RESPONSE_BODY) return 'invalid';
+    if (data.length < at + chunkSize + 2) return undefined;
+    parts.push(data.subarray(at, at + chunkSize));
+    at += chunkSize + 2;
+  }
 }
 
 function refusal(response: Http1Response, what: string): DataPlaneError {
@@ -169,7 +217,8 @@ export async function requestToken(
     }
   }
   if (!token) throw protocolError('authorization response carries no access token');
-  return { token, reusable: response.reusable };
+  // Only a gateway that says so serves CONNECT on the /authz connection (upstream routes by SNI).
+  return { token, reusable: response.reusable && response.headers[SAME_CONNECTION_HEADER] === '1' };
 }
 
 /** CONNECT with the token; on 200 the socket is the tunnel (any early bytes were put back). */

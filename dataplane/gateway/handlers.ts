@@ -22,6 +22,7 @@ import {
   encodeAttributesHeader,
   ERROR_CODE_HEADER,
   parseAuthorizationBody,
+  SAME_CONNECTION_HEADER,
   type AuthorizationRequest,
 } from '../protocol';
 import { issueToken, verifyToken } from '../token';
@@ -127,7 +128,11 @@ export function handleAuthz(ctx: GatewayContext, peer: string | undefined, body:
     // The header is what DESIGN.md section 5 specifies; the JSON body serves upstream releases that read it.
     return {
       status: 200,
-      headers: { [ACCESS_TOKEN_HEADER]: token, 'content-type': 'application/json; charset=utf-8' },
+      headers: {
+        [ACCESS_TOKEN_HEADER]: token,
+        [SAME_CONNECTION_HEADER]: '1',
+        'content-type': 'application/json; charset=utf-8',
+      },
       body: JSON.stringify({ AccessToken: token }),
     };
   } catch (err) {
