@@ -27,7 +27,9 @@ function defaultLevel(): string {
   return 'info';
 }
 
-export function createLogger(options: { level?: string; name?: string; destination?: pino.DestinationStream } = {}): Logger {
+export function createLogger(
+  options: { level?: string; name?: string; destination?: pino.DestinationStream } = {},
+): Logger {
   const opts: pino.LoggerOptions = {
     level: options.level ?? defaultLevel(),
     redact: { paths: REDACT, censor: '[redacted]' },
