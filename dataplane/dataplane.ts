@@ -57,6 +57,8 @@ export class DataPlane {
   private applying: Promise<void> = Promise.resolve();
   private started = false;
   private closed = false;
+  /** Set when remaining tunnels are reset (end of the grace period, destroy()). */
+  private tunnelsAborted = false;
   private closing: Promise<void> | undefined;
   private address: { host: string; port: number } | undefined;
 
@@ -210,6 +212,7 @@ export class DataPlane {
     const failures: Error[] = [];
     const egress: EgressContext = {
       config: () => this.current,
+      closed: () => this.tunnelsAborted,
       lb: this.lb,
       connector: this.connector,
       tunnels: this.egressTunnels,
@@ -271,6 +274,7 @@ export class DataPlane {
     if (!clean) {
       this.logger.info({ tunnels: this.activeTunnels }, 'grace period over: resetting remaining tunnels');
       const reason = new DataPlaneError(DataPlaneErrorCode.closed, 'data plane shut down');
+      this.tunnelsAborted = true;
       this.egressTunnels.abortAll(reason);
       this.ingressTunnels.abortAll(reason);
       // Resets complete within an event-loop turn or two; bounded in case a stream never closes.
@@ -287,6 +291,7 @@ export class DataPlane {
     if (err) this.logger.error({ err: err.message }, 'data plane destroyed');
     this.closed = true;
     const reason = err ?? new DataPlaneError(DataPlaneErrorCode.closed, 'data plane destroyed');
+    this.tunnelsAborted = true;
     this.egressTunnels.abortAll(reason);
     this.ingressTunnels.abortAll(reason);
     for (const listener of this.listeners.values()) void listener.close();

@@ -17,6 +17,8 @@ import { planEgress } from './egress-decision';
 
 export interface EgressContext {
   config(): CompiledConfig | undefined;
+  /** True once remaining tunnels were reset (shutdown): tunnels that finish opening afterwards are too. */
+  closed(): boolean;
   readonly lb: LoadBalancer;
   readonly connector: TunnelConnector;
   readonly tunnels: TunnelTracker;
@@ -84,9 +86,10 @@ export async function serveImportClient(
       );
       continue;
     }
-    if (socket.destroyed) {
+    if (socket.destroyed || ctx.closed()) {
       slot.release();
       resetStream(tunnel.stream);
+      resetStream(socket);
       return;
     }
     ctx.metrics.setupSeconds.observe({ protocol: tunnel.protocol }, (performance.now() - started) / 1000);

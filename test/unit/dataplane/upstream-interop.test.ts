@@ -28,7 +28,7 @@ beforeAll(async () => {
 afterEach(() => cleanup.run());
 
 async function startUpstreamLikeGateway(servicePort: number) {
-  const seen: { sni: string | false; what: string; body?: string }[] = [];
+  const seen: { sni: string | false | null; what: string; body?: string }[] = [];
   const token = 'opaque-upstream-token';
   const api = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
