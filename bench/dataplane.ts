@@ -12,7 +12,10 @@
  *   REPS=1          repetitions (interleaved across paths; the table shows medians)
  *   PATHS="direct haproxy ours"  (also: ours-h1 = our gateways forced onto one TLS connection per tunnel)
  *   QUIET_MAX=20    seconds to wait for other processes to calm down before each path
+ *   VARIANTS='{"nobatch":{"RELAY_BATCH_MIN_CHUNK":1e12}}' with PATHS="... ours+nobatch": tuning
+ *                   experiments (constants of dataplane/tuning.ts overridden in the site processes)
  *   TESTS="bulk1 bulk8 rr conn1 conn8 idle"  (a subset, while tuning)
+ *   SITE_NODE_FLAGS="--max-semi-space-size=16"  node flags for our gateway processes
  *   PROFILE=1       run our gateways under --cpu-prof (profiles land in the output folder)
  *   ANCHORS=../shared/bench/anchors   OUT=folder for results (default $TMPDIR/cl-bench/<time>)
  */
@@ -52,6 +55,7 @@ const settings = {
   quietMax: num('QUIET_MAX', 20),
   paths: (process.env.PATHS ?? 'direct haproxy ours').split(/\s+/).filter(Boolean),
   profile: process.env.PROFILE === '1',
+  variants: JSON.parse(process.env.VARIANTS ?? '{}') as Record<string, Record<string, number>>,
   tests: new Set((process.env.TESTS ?? 'bulk1 bulk8 rr conn1 conn8 idle').split(/\s+/).filter(Boolean)),
   anchors: path.resolve(process.env.ANCHORS ?? path.join(process.cwd(), '..', 'shared', 'bench', 'anchors')),
   servicePorts: { redis: num('SVC_REDIS', 17500), iperf: num('SVC_IPERF', 17501) } as Record<
@@ -231,7 +235,11 @@ async function main(): Promise<void> {
       anchors: settings.anchors,
       anchorCerts,
       pki,
-      nodeFlags: settings.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(out, 'profiles')}`] : [],
+      variants: settings.variants,
+      nodeFlags: [
+        ...(process.env.SITE_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean),
+        ...(settings.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(out, 'profiles')}`] : []),
+      ],
     };
     const results: Record<string, PathFigures[]> = {};
     const notes: string[] = [];

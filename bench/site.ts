@@ -48,7 +48,32 @@ function anchorConfig(args: readonly string[]): SiteConfig {
   throw new Error(`--anchor a|b CERTS B_PORT PORT1 PORT2, not ${args.join(' ')}`);
 }
 
+/**
+ * Tuning experiments (bench only): BENCH_TUNING='{"STREAM_HIGH_WATER_MARK":65536,...}' replaces
+ * constants of dataplane/tuning.ts in this process before the DataPlane is built (the compiled
+ * modules read them through the module's exports object at use time). The H2_* window and frame
+ * sizes are copied into H2_SETTINGS as well.
+ */
+function applyTuningOverrides(): void {
+  if (!process.env.BENCH_TUNING) return;
+  const overrides = JSON.parse(process.env.BENCH_TUNING) as Record<string, number>;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const tuning = require('../dataplane/tuning') as Record<string, unknown> & {
+    H2_SETTINGS: Record<string, unknown>;
+  };
+  for (const [k, v] of Object.entries(overrides)) {
+    if (!(k in tuning)) throw new Error(`BENCH_TUNING: no constant ${k} in dataplane/tuning`);
+    tuning[k] = v;
+  }
+  tuning.H2_SETTINGS = {
+    ...tuning.H2_SETTINGS,
+    initialWindowSize: tuning.H2_INITIAL_WINDOW_SIZE,
+    maxFrameSize: tuning.H2_MAX_FRAME_SIZE,
+  };
+}
+
 async function main(): Promise<void> {
+  applyTuningOverrides();
   const config =
     process.argv[2] === '--anchor'
       ? anchorConfig(process.argv.slice(3))

@@ -10,7 +10,22 @@ import type { ClientSessionOptions, SecureClientSessionOptions, ServerOptions, S
  * event-loop turns, fewer h2 DATA frames and fewer TLS records per byte; the relay never holds more
  * than this per direction per endpoint (backpressure), so it bounds memory per busy tunnel.
  */
-export const STREAM_HIGH_WATER_MARK = 256 * 1024;
+export const STREAM_HIGH_WATER_MARK = 64 * 1024;
+
+/**
+ * The relay pauses a source only when its destination holds at least this much unsent data (or
+ * the destination's own highWaterMark, if larger). Node's h2 streams have a fixed 16 KB
+ * highWaterMark, so honouring their write() result alone would pause and resume the source for
+ * every 64 KB read; this keeps the bound (memory stays flat) while letting a read through whole.
+ */
+export const RELAY_WRITE_BUFFER = 256 * 1024;
+
+/**
+ * Chunks at least this large open a write batch in the relay: the destination stays corked until
+ * the end of the event-loop turn, so what was read in one turn leaves in one writev / h2 frame run.
+ * Smaller chunks (request/response traffic) are written at once.
+ */
+export const RELAY_BATCH_MIN_CHUNK = 4096;
 
 /** Nagle off on every TCP socket: the relay writes whole chunks, latency matters for request/response. */
 export const NO_DELAY = true;

@@ -36,6 +36,8 @@ export interface PathEnv {
   readonly pki: BenchPki;
   /** Extra node flags for our site processes (e.g. --cpu-prof). */
   readonly nodeFlags: readonly string[];
+  /** Tuning experiments: variant name -> constants of dataplane/tuning.ts to override. */
+  readonly variants: Record<string, Record<string, number>>;
 }
 
 export class PathUnavailable extends Error {
@@ -57,8 +59,14 @@ export async function startPath(name: string, env: PathEnv): Promise<RunningPath
       return startOurs(name, env, false);
     case 'ours-h1':
       return startOurs(name, env, true);
-    default:
+    default: {
+      // ours+VARIANT / ours-h1+VARIANT: tuning experiments, VARIANT a key of env.variants.
+      const [base, variant] = name.split('+');
+      const tuning = variant !== undefined ? env.variants[variant] : undefined;
+      if ((base === 'ours' || base === 'ours-h1') && tuning)
+        return startOurs(name, env, base === 'ours-h1', tuning);
       throw new PathUnavailable(`unknown path ${name}`);
+    }
   }
 }
 
@@ -102,12 +110,14 @@ async function startSite(
   env: PathEnv,
   label: string,
   config: SiteConfig,
+  tuning?: Record<string, number>,
 ): Promise<{ child: ChildProcess; ready: SiteReady }> {
   const file = path.join(env.work, `${label}.json`);
   writeFileSync(file, JSON.stringify(config), { mode: 0o600 });
   const siteJs = path.join(__dirname, '..', 'site.js');
   const child = env.children.spawn(process.execPath, ['--expose-gc', ...env.nodeFlags, siteJs, file], {
     stdio: ['pipe', 'pipe', 'pipe'],
+    env: tuning ? { ...process.env, BENCH_TUNING: JSON.stringify(tuning) } : process.env,
   });
   try {
     const ready = JSON.parse(await firstLine(child, 'SITE ', 20_000)) as SiteReady;
@@ -118,14 +128,21 @@ async function startSite(
   }
 }
 
-async function startOurs(name: string, env: PathEnv, forceHttp1: boolean): Promise<RunningPath> {
-  const b = await startSite(env, `${name}-b`, { snapshot: exportingSite(env.pki, env.services) });
+async function startOurs(
+  name: string,
+  env: PathEnv,
+  forceHttp1: boolean,
+  tuning?: Record<string, number>,
+): Promise<RunningPath> {
+  const b = await startSite(env, `${name}-b`, { snapshot: exportingSite(env.pki, env.services) }, tuning);
   let a: { child: ChildProcess; ready: SiteReady };
   try {
-    a = await startSite(env, `${name}-a`, {
-      snapshot: importingSite(env.pki, b.ready.gateway),
-      forceHttp1,
-    });
+    a = await startSite(
+      env,
+      `${name}-a`,
+      { snapshot: importingSite(env.pki, b.ready.gateway), forceHttp1 },
+      tuning,
+    );
   } catch (err) {
     await env.children.stop(b.child);
     throw err;

@@ -3,9 +3,9 @@
  * every tunnel runs on.
  *
  * Semantics:
- * - Backpressure both ways: when the destination's write buffer is full, the source is paused until
- *   'drain'. Nothing is buffered beyond the streams' own highWaterMarks, so a stalled reader stalls
- *   the writer and memory stays flat.
+ * - Backpressure both ways: when the destination's write buffer is full (its highWaterMark or
+ *   RELAY_WRITE_BUFFER, the larger), the source is paused until 'drain'. Nothing more is buffered,
+ *   so a stalled reader stalls the writer and memory stays flat.
  * - Half-close: the end of one side's readable half ends the other side's writable half; the other
  *   direction keeps flowing until it ends too. (`allowHalfOpen` is forced on for both streams, or Node
  *   would end a socket's writable half as soon as its readable half ends.)
@@ -19,6 +19,7 @@
  * created once per relay, nothing is allocated or logged per chunk.
  */
 import type { Duplex } from 'node:stream';
+import * as tuning from '../tuning';
 import { endedAbortively, isHttp2Stream, resetStream, wasReset } from './reset';
 
 /** How a relay ended. */
@@ -55,9 +56,6 @@ export interface RelayOptions {
   /** Called once, when both sides are closed, with the same stats the promise resolves to. */
   readonly onClose?: (stats: RelayStats) => void;
 }
-
-/** Chunks at least this large open a write batch (see start()). */
-const BATCH_MIN_CHUNK = 4096;
 
 /** Idle detection granularity: the timer ticks this many times per idle period. */
 const IDLE_TICKS = 4;
@@ -110,23 +108,27 @@ class Relay {
       batchA = false;
       a.uncork();
     };
+    const batchMin = tuning.RELAY_BATCH_MIN_CHUNK;
+    const limitA = Math.max(a.writableHighWaterMark, tuning.RELAY_WRITE_BUFFER);
+    const limitB = Math.max(b.writableHighWaterMark, tuning.RELAY_WRITE_BUFFER);
     const onDataA = (chunk: Buffer): void => {
       this.bytesAtoB += chunk.length;
-      if (!batchB && chunk.length >= BATCH_MIN_CHUNK) {
+      if (!batchB && chunk.length >= batchMin) {
         batchB = true;
         b.cork();
         setImmediate(flushB);
       }
-      if (!b.write(chunk)) a.pause();
+      // write() is false past the stream's highWaterMark; 'drain' follows once it is empty.
+      if (!b.write(chunk) && b.writableLength >= limitB) a.pause();
     };
     const onDataB = (chunk: Buffer): void => {
       this.bytesBtoA += chunk.length;
-      if (!batchA && chunk.length >= BATCH_MIN_CHUNK) {
+      if (!batchA && chunk.length >= batchMin) {
         batchA = true;
         a.cork();
         setImmediate(flushA);
       }
-      if (!a.write(chunk)) b.pause();
+      if (!a.write(chunk) && a.writableLength >= limitA) b.pause();
     };
     a.on('data', onDataA);
     b.on('data', onDataB);
