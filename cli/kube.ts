@@ -1,5 +1,7 @@
 /** The CLI's access to Kubernetes: the current kubeconfig and errors that say what to do. */
 import { existsSync } from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node';
 import { CliError } from './errors';
 
@@ -21,6 +23,18 @@ export function loadKubeConfig(target: KubeTarget): KubeConfig {
       }
       kc.loadFromFile(target.kubeconfig);
     } else {
+      const home = process.env.HOME ?? os.homedir();
+      const configured =
+        Boolean(process.env.KUBECONFIG) ||
+        existsSync(path.join(home, '.kube', 'config')) ||
+        Boolean(process.env.KUBERNETES_SERVICE_HOST);
+      // client-node would otherwise fall back to http://localhost:8080, which only confuses.
+      if (!configured) {
+        throw new CliError(
+          'CL_ERR_KUBERNETES',
+          'no Kubernetes cluster configured (no $KUBECONFIG, no ~/.kube/config, not in a Pod): pass --kubeconfig, or for a standalone gateway --gateway http://127.0.0.1:9090',
+        );
+      }
       kc.loadFromDefault();
     }
     if (target.context) {

@@ -196,3 +196,31 @@ describe('RTT from a PeerReachable condition message', () => {
     expect(rttFrom(undefined)).toBeUndefined();
   });
 });
+
+describe('clusterlink status without any Kubernetes configuration', () => {
+  const saved = {
+    HOME: process.env.HOME,
+    KUBECONFIG: process.env.KUBECONFIG,
+    KSH: process.env.KUBERNETES_SERVICE_HOST,
+  };
+  afterEach(() => {
+    for (const [k, v] of [
+      ['HOME', saved.HOME],
+      ['KUBECONFIG', saved.KUBECONFIG],
+      ['KUBERNETES_SERVICE_HOST', saved.KSH],
+    ] as const) {
+      if (v === undefined) delete process.env[k];
+      else process.env[k] = v;
+    }
+  });
+
+  it('says how to point it at a cluster or a standalone gateway', async () => {
+    process.env.HOME = '/nonexistent-home';
+    delete process.env.KUBECONFIG;
+    delete process.env.KUBERNETES_SERVICE_HOST;
+    const r = await cli(['status']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('no Kubernetes cluster configured');
+    expect(r.stderr).toContain('--gateway http://127.0.0.1:9090');
+  });
+});
