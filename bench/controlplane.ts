@@ -196,17 +196,24 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, 200));
     }
     const idle = await scrape(adminPort);
-    const rows: { n: number; ms: number; rss: number; heap: number }[] = [];
+    const rows: { n: number; ms: number; rss: number; heap: number; cpu: number }[] = [];
     for (const n of SIZES) {
       const ns = `bench-${n}`;
       await ensureNs(ns);
+      const cpuBefore = (await scrape(adminPort))['process_cpu_seconds_total']!;
       const started = performance.now();
       await createAll(client, ns, n);
       // Poll gently: listing 1000 Imports costs the API server too.
-      while (!(await allReady(client, ns, n))) await new Promise((r) => setTimeout(r, Math.max(100, n / 2)));
+      while (!(await allReady(client, ns, n))) await new Promise((r) => setTimeout(r, Math.max(100, n)));
       const ms = performance.now() - started;
       const m = await scrape(adminPort);
-      rows.push({ n, ms, rss: m['process_resident_memory_bytes']!, heap: m['nodejs_heap_size_used_bytes']! });
+      rows.push({
+        n,
+        ms,
+        rss: m['process_resident_memory_bytes']!,
+        heap: m['nodejs_heap_size_used_bytes']!,
+        cpu: m['process_cpu_seconds_total']! - cpuBefore,
+      });
       console.log(`  N=${n}: ready in ${ms.toFixed(0)} ms`);
     }
     const mib = (b: number) => (b / 1048576).toFixed(1);
@@ -232,6 +239,7 @@ async function main(): Promise<void> {
           r.ms.toFixed(0).padStart(10),
           perImport.toFixed(2).padStart(11),
           `${(perImport / (base.ms / base.n)).toFixed(2)}x`.padStart(10),
+          ((r.cpu * 1000) / r.n).toFixed(2).padStart(26),
           mib(r.rss).padStart(9),
           mib(r.heap).padStart(10),
           `   (${cumulative})`,

@@ -7,7 +7,7 @@
 import type { Logger } from '../log';
 import { backoffDelay, sleep, type BackoffPolicy } from './backoff';
 import type { KubeClient, Query } from './client';
-import { isGone } from './errors';
+import { isGone, KubeApiError } from './errors';
 import { keyOf, type KubeList, type KubeObject } from './object';
 import { collectionPath, type ResourceType } from './resources';
 
@@ -48,6 +48,8 @@ export class Informer<T extends KubeObject> {
   lists = 0;
   /** Number of errors that caused a restart. */
   restarts = 0;
+  /** Restarts by HTTP status of the failure (0 = transport or other error): 403 means missing RBAC. */
+  readonly failuresByStatus = new Map<number, number>();
 
   constructor(
     private readonly client: KubeClient,
@@ -140,6 +142,8 @@ export class Informer<T extends KubeObject> {
         }
         failures++;
         this.restarts++;
+        const status = err instanceof KubeApiError ? err.statusCode : 0;
+        this.failuresByStatus.set(status, (this.failuresByStatus.get(status) ?? 0) + 1);
         const delay = backoffDelay(this.options.backoff ?? DEFAULT_BACKOFF, failures);
         this.options.logger?.warn(
           { resource: this.resource.plural, err: (err as Error).message, retryInMs: delay },

@@ -64,13 +64,18 @@ export function sameConditions(
   });
 }
 
-/** A transition worth an Event: a condition appeared or changed status or reason. */
+/**
+ * Transitions worth an Event: a condition changed status or reason, or appeared in a state other
+ * than True. A condition that starts out True is the normal path of a new object and would only
+ * add API writes (three per Import) without telling the user anything status does not.
+ */
 export function conditionTransitions(
   before: readonly Condition[] | undefined,
   after: readonly Condition[],
 ): Condition[] {
   return after.filter((c) => {
     const p = findCondition(before, c.type);
-    return !p || p.status !== c.status || p.reason !== c.reason;
+    if (!p) return c.status !== 'True';
+    return p.status !== c.status || p.reason !== c.reason;
   });
 }

@@ -44,6 +44,10 @@ describe('conditions', () => {
     expect(
       conditionTransitions(before, setCondition(before, { ...ok, reason: 'HostSet' }, 1, t2)),
     ).toHaveLength(1);
-    expect(conditionTransitions(undefined, before)).toHaveLength(1);
+    // A condition that starts out True is the normal path: no Event; one that starts False is news.
+    expect(conditionTransitions(undefined, before)).toHaveLength(0);
+    expect(
+      conditionTransitions(undefined, setCondition(undefined, { ...ok, status: 'False' }, 1, t1)),
+    ).toHaveLength(1);
   });
 });
