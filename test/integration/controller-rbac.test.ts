@@ -8,10 +8,10 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { Condition } from '../../controller/api/labels';
-import { isAlreadyExists } from '../../controller/k8s/errors';
+import { isAlreadyExists, isNotFound } from '../../controller/k8s/errors';
 import type { KubeObject } from '../../controller/k8s/object';
 import { KubeClient } from '../../controller/k8s/client';
-import { collectionPath, Resources } from '../../controller/k8s/resources';
+import { collectionPath, objectPath, Resources } from '../../controller/k8s/resources';
 import { runControlPlane, type ControlPlane } from '../../controller/main';
 import { startTestCluster, type TestCluster } from '../harness/cluster';
 import {
@@ -79,8 +79,12 @@ describe('least-privilege RBAC', () => {
     // new bindings are in effect, so a 403 later can only mean a missing rule.
     const asServiceAccount = new KubeClient(identity.kubeConfig);
     await eventually(async () => {
-      await asServiceAccount.request('GET', collectionPath(Resources.lease, GATEWAY_NS));
       await asServiceAccount.request('GET', collectionPath(Resources.pod));
+      try {
+        await asServiceAccount.request('GET', objectPath(Resources.lease, GATEWAY_NS, 'cl-controlplane'));
+      } catch (err) {
+        if (!isNotFound(err)) throw err; // allowed to look, nothing there yet
+      }
       return true;
     }, 'RBAC in effect');
     asServiceAccount.close();
