@@ -17,6 +17,7 @@ export class DataPlaneMetrics {
   readonly setupSeconds: Histogram<'protocol'>;
   readonly errors: Counter<'code'>;
   readonly snapshotVersion: Gauge;
+  readonly tlsHandshakes: Counter<'protocol' | 'resumed'>;
 
   constructor(registry: Registry = new Registry()) {
     this.registry = registry;
@@ -62,6 +63,12 @@ export class DataPlaneMetrics {
       name: 'clusterlink_dataplane_errors_total',
       help: 'Errors by stable code (CL_ERR_...)',
       labelNames: ['code'],
+      registers,
+    });
+    this.tlsHandshakes = new Counter({
+      name: 'clusterlink_dataplane_tls_handshakes_total',
+      help: 'Completed TLS handshakes on the gateway port, by negotiated protocol and whether the session was resumed',
+      labelNames: ['protocol', 'resumed'],
       registers,
     });
     this.snapshotVersion = new Gauge({

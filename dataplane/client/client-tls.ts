@@ -7,8 +7,12 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { SnapshotTls } from '../../controller/api/snapshot';
 
+/** Remembered TLS sessions (resumption skips the certificate exchange and signatures). */
+const MAX_SESSIONS = 1024;
+
 export class ClientTls {
   private context: tls.SecureContext | undefined;
+  private readonly sessions = new Map<string, Buffer>();
   /** Grows with every certificate change; pooled sessions of an older generation are replaced. */
   generation = 0;
 
@@ -20,6 +24,7 @@ export class ClientTls {
       minVersion: 'TLSv1.2',
     });
     this.generation++;
+    this.sessions.clear(); // sessions of the old certificates must not be resumed
   }
 
   get ready(): boolean {
@@ -41,6 +46,7 @@ export class ClientTls {
       host,
       port,
       secureContext: this.context,
+      session: this.sessions.get(sessionKey(sni, host, port)),
       servername: isIp(sni) ? undefined : sni,
       ALPNProtocols: alpn,
       minVersion: 'TLSv1.2',
@@ -48,6 +54,23 @@ export class ClientTls {
       checkServerIdentity: (_host, cert) => tls.checkServerIdentity(peerName, cert),
     };
   }
+
+  /** Keeps the TLS session tickets `socket` receives, for the next connection to the same place. */
+  rememberSessions(socket: tls.TLSSocket, options: tls.ConnectionOptions): void {
+    const key = sessionKey(options.servername ?? '', String(options.host), Number(options.port));
+    const generation = this.generation;
+    socket.on('session', (session: Buffer) => {
+      if (generation !== this.generation) return;
+      this.sessions.delete(key);
+      if (this.sessions.size >= MAX_SESSIONS)
+        this.sessions.delete(this.sessions.keys().next().value as string);
+      this.sessions.set(key, session);
+    });
+  }
+}
+
+function sessionKey(sni: string, host: string, port: number): string {
+  return `${sni}@${host}:${port}`;
 }
 
 function isIp(name: string): boolean {
@@ -55,12 +78,17 @@ function isIp(name: string): boolean {
 }
 
 /** Opens a TLS connection with a timeout; resolves once the handshake completed. */
-export function connectTls(options: tls.ConnectionOptions, timeoutMs: number): Promise<tls.TLSSocket> {
+export function connectTls(
+  options: tls.ConnectionOptions,
+  timeoutMs: number,
+  sessions?: ClientTls,
+): Promise<tls.TLSSocket> {
   return new Promise((resolve, reject) => {
     // TLS over a TCP socket of our own, so that a tunnel can reset the TCP connection (tls-reset.ts).
     const raw = net.connect({ host: options.host, port: options.port as number, allowHalfOpen: true });
     raw.on('error', () => undefined); // surfaces as the TLS socket's error
     const socket = tls.connect({ ...options, socket: raw, allowHalfOpen: true } as tls.ConnectionOptions);
+    sessions?.rememberSessions(socket, options);
     const timer = setTimeout(() => {
       socket.destroy();
       raw.destroy();

@@ -106,7 +106,7 @@ export class TunnelConnector {
     opts: ConnectorOptions,
   ): Promise<Duplex> {
     const tlsOptions = this.tls.connectOptions(peer, host, port, ['http/1.1']);
-    let socket = await connectTls(tlsOptions, opts.connectTimeoutMs);
+    let socket = await connectTls(tlsOptions, opts.connectTimeoutMs, this.tls);
     try {
       const { token, reusable } = await requestToken(socket, peer, ref, attrs, opts.tunnelOpenTimeoutMs);
       if (!reusable) {
@@ -119,7 +119,7 @@ export class TunnelConnector {
           ['http/1.1'],
           DATAPLANE_SNI_PREFIX + peer,
         );
-        socket = await connectTls(dataplaneOptions, opts.connectTimeoutMs);
+        socket = await connectTls(dataplaneOptions, opts.connectTimeoutMs, this.tls);
       }
       await connectWithToken(socket, peer, token, opts.tunnelOpenTimeoutMs);
       resetTcpOnAbortiveDestroy(socket);

@@ -97,6 +97,7 @@ export class H2SessionPool {
     const socket = await connectTls(
       this.tls.connectOptions(peer, host, port, ['h2', 'http/1.1']),
       this.options.connectTimeoutMs,
+      this.tls,
     );
     if (socket.alpnProtocol !== 'h2') {
       socket.destroy();

@@ -196,6 +196,10 @@ export class GatewayServer {
       socket.destroy();
       return;
     }
+    this.ctx.metrics.tlsHandshakes.inc({
+      protocol: socket.alpnProtocol || 'none',
+      resumed: socket.isSessionReused() ? 'true' : 'false',
+    });
     this.sockets.add(socket);
     socket.once('close', () => {
       this.sockets.delete(socket);

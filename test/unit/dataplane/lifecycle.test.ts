@@ -218,6 +218,16 @@ describe('protocol negotiation', () => {
     expect(east.pooledSessions).toBe(1);
   });
 
+  it('resumes TLS sessions for the connections of the compatible protocol', async () => {
+    const { east, west } = await pair({ offerH2: false });
+    for (const text of ['a', 'b', 'c']) {
+      expect((await exchange(importAddress(east, 'svc'), Buffer.from(text))).data.toString()).toBe(text);
+    }
+    const handshakes = (await west.metrics.tlsHandshakes.get()).values;
+    const resumed = handshakes.filter((v) => v.labels.resumed === 'true').reduce((n, v) => n + v.value, 0);
+    expect(resumed).toBeGreaterThanOrEqual(2);
+  });
+
   it('uses one pooled h2 session for many tunnels', async () => {
     const { east } = await pair();
     await Promise.all(
