@@ -69,7 +69,8 @@ export class Progress {
     if (!this.current) return;
     const seconds = ((Date.now() - this.current.started) / 1000).toFixed(1);
     this.clearLine();
-    const detail = this.current.detail ? `: ${this.current.detail}` : '';
+    // Line-by-line output has shown the detail already; a redrawn line shows it once, here.
+    const detail = this.current.detail && this.ctx.interactive ? `: ${this.current.detail}` : '';
     this.ctx.err(
       ok
         ? `✔ ${this.current.title}${detail} (${seconds}s)\n`

@@ -41,7 +41,7 @@ describe('clusterlink deploy/status/delete against a real API server', () => {
     ];
     const first = await cli(args);
     expect(first.stderr).toMatch(
-      /✔ Apply \d+ objects of peer "east" to https:\/\/127\.0\.0\.1:\d+: \d+ objects applied/,
+      /\n {4}\d+ objects applied \(field manager "clusterlink"\)\n✔ Apply \d+ objects of peer "east" to https:\/\/127\.0\.0\.1:\d+ \(/,
     );
     expect(first.code).toBe(0);
     expect(first.stdout).toContain('peer "east" deployed in namespace clusterlink-system');

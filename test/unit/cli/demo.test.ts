@@ -28,7 +28,7 @@ describe('clusterlink demo', () => {
     }
     expect(progress).not.toContain('✘');
     expect(progress).toMatch(
-      /Round-robin across both sites: (\d× "hello from (east|west)", ){1}\d× "hello from (east|west)"/,
+      /… Round-robin across both sites\n {4}\d× "hello from (east|west)", \d× "hello from (east|west)"\n✔ Round-robin across both sites \(/,
     );
     expect(progress).toMatch(/egress +at client: DENY by AccessPolicy default\/deny-west/);
     expect(progress).toMatch(/All steps behaved/);
