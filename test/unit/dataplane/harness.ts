@@ -117,8 +117,8 @@ export class Cleanup {
     for (const fn of fns) {
       try {
         await fn();
-      } catch {
-        /* best effort */
+      } catch (err) {
+        if (process.env.CL_TEST_CLEANUP_ERRORS) console.error('cleanup failed', err);
       }
     }
   }
