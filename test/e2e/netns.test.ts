@@ -93,7 +93,11 @@ test('teardown removes namespaces and processes, also those of a crashed run', a
   // A namespace named after a process id that cannot exist (above pid_max) is stale by definition.
   const stale = `${NETNS_PREFIX}999999999-x`;
   await runOk('ip', ['netns', 'add', stale]);
-  const sleeper = spawnManaged('sleep', ['600'], { name: 'stale-sleeper', netns: stale });
+  // Printed from inside the namespace, so the process is surely in it before we look.
+  const inNamespace = (name: string, netns: string) =>
+    spawnManaged('sh', ['-c', 'echo inside; exec sleep 600'], { name, netns });
+  const sleeper = inNamespace('stale-sleeper', stale);
+  await sleeper.waitForOutput(/inside/);
   expect(await removeStaleNamespaces()).toEqual([stale]);
   expect(await sleeper.exited).toMatchObject({ signal: 'SIGKILL' });
   expect(await listNamespaces()).not.toContain(stale);
@@ -103,7 +107,8 @@ test('teardown removes namespaces and processes, also those of a crashed run', a
   expect(ours.sort()).toEqual([fabric.fabricNetns, ...[...fabric.sites.values()].map((s) => s.netns)].sort());
 
   const fresh = await Fabric.create({ sites: ['z'], openPorts: [GATEWAY_PORT] });
-  const inside = spawnManaged('sleep', ['600'], { name: 'inside', netns: fresh.site('z').netns });
+  const inside = inNamespace('inside', fresh.site('z').netns);
+  await inside.waitForOutput(/inside/);
   await fresh.destroy();
   expect(await inside.exited).toMatchObject({ signal: 'SIGKILL' });
   expect(await listNamespaces()).not.toContain(fresh.site('z').netns);
