@@ -213,20 +213,32 @@ export class GatewayServer {
       return;
     }
     // http/1.1 or no ALPN (clients that do not negotiate ALPN speak HTTP/1.1).
-    headerTimers.set(
-      socket,
-      setTimeout(() => {
-        this.ctx.metrics.errors.inc({ code: 'CL_ERR_HEADERS_TIMEOUT' });
-        socket.destroy();
-      }, this.ctx.limits.headersTimeoutMs),
-    );
+    this.armHeaderTimer(socket);
     this.h1.emit('connection', socket);
   }
 
   // ---- HTTP/1.1 ----
 
+  /**
+   * The next request head must arrive within headersTimeoutMs (from the connection, or from the end
+   * of the previous response on a kept-alive connection): a client trickling bytes cannot hold it.
+   */
+  private armHeaderTimer(socket: Duplex): void {
+    clearHeaderTimer(socket);
+    if (socket.destroyed) return;
+    headerTimers.set(
+      socket,
+      setTimeout(() => {
+        headerTimers.delete(socket);
+        this.ctx.metrics.errors.inc({ code: 'CL_ERR_HEADERS_TIMEOUT' });
+        socket.destroy();
+      }, this.ctx.limits.headersTimeoutMs),
+    );
+  }
+
   private onHttp1Request(req: http.IncomingMessage, res: http.ServerResponse): void {
     clearHeaderTimer(req.socket);
+    res.once('finish', () => this.armHeaderTimer(req.socket));
     const send = (r: SimpleResponse): void => {
       if (res.headersSent) return;
       res.writeHead(r.status, { ...r.headers, 'content-length': Buffer.byteLength(r.body) });

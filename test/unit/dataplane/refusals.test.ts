@@ -217,6 +217,21 @@ describe('compatible HTTP/1.1 protocol, our client against our server', () => {
     await expectStillServing();
   });
 
+  it('a kept-alive connection whose next request head trickles in is closed', async () => {
+    await startWest();
+    const socket = await asEast();
+    socket.on('error', () => undefined);
+    expect(await healthz(socket, 'west', 2000)).toEqual({ region: 'eu' });
+    const ended = once(socket, 'end');
+    const trickle = setInterval(() => socket.write('X'), 50); // never a complete head
+    cleanup.add(() => clearInterval(trickle));
+    socket.write('GET /healthz HTTP/1.1\r\nX-Slow: ');
+    socket.resume();
+    await ended;
+    clearInterval(trickle);
+    await expectStillServing();
+  });
+
   it('a request head that does not arrive in time: connection closed', async () => {
     await startWest();
     const socket = await asEast();
