@@ -419,25 +419,22 @@ function mb(bytes: number): string {
   return `${(bytes / 1024 / 1024).toFixed(0)} MiB`;
 }
 
-scenario(
-  'an Export deleted: new connections refused, the import reports it, re-created: works again',
-  async () => {
-    const w = await wire('unexport', a, [b]);
-    try {
-      await eventually(async () => expect(await echoSite(a, w.url)).toBe('b'));
-      const exported = exportOf(w.ns, 'echo', world.backends.b.address, BackendPorts.http);
-      await b.remove(exported);
-      const refusedAfter = Date.now();
-      await eventually(async () => expect((await curl(a.net, w.url, clientIp(a), 5)).code).not.toBe(0));
-      const ms = Date.now() - refusedAfter;
-      await b.apply(exported);
-      await eventually(async () => expect(await echoSite(a, w.url)).toBe('b'));
-      return `refused ${ms} ms after the delete; back after re-create`;
-    } finally {
-      await w.cleanup();
-    }
-  },
-);
+scenario('an Export deleted: new connections refused; re-created: works again', async () => {
+  const w = await wire('unexport', a, [b]);
+  try {
+    await eventually(async () => expect(await echoSite(a, w.url)).toBe('b'));
+    const exported = exportOf(w.ns, 'echo', world.backends.b.address, BackendPorts.http);
+    await b.remove(exported);
+    const refusedAfter = Date.now();
+    await eventually(async () => expect((await curl(a.net, w.url, clientIp(a), 5)).code).not.toBe(0));
+    const ms = Date.now() - refusedAfter;
+    await b.apply(exported);
+    await eventually(async () => expect(await echoSite(a, w.url)).toBe('b'));
+    return `refused ${ms} ms after the delete; back after re-create`;
+  } finally {
+    await w.cleanup();
+  }
+});
 
 scenario("an Import's sources changed while traffic flows", async () => {
   const w = await wire('resource', a, [b, c]);
