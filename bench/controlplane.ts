@@ -227,7 +227,7 @@ async function main(): Promise<void> {
     console.log(
       '      N   total ms   ms/Import   vs N=' +
         String(base.n).padEnd(5) +
-        ' RSS MiB   heap MiB   (imports in cluster)',
+        '  ctrl CPU ms/Import   RSS MiB   heap MiB   (Imports in cluster)',
     );
     let cumulative = 0;
     for (const r of rows) {
@@ -239,7 +239,7 @@ async function main(): Promise<void> {
           r.ms.toFixed(0).padStart(10),
           perImport.toFixed(2).padStart(11),
           `${(perImport / (base.ms / base.n)).toFixed(2)}x`.padStart(10),
-          ((r.cpu * 1000) / r.n).toFixed(2).padStart(26),
+          ((r.cpu * 1000) / r.n).toFixed(2).padStart(19),
           mib(r.rss).padStart(9),
           mib(r.heap).padStart(10),
           `   (${cumulative})`,
