@@ -120,6 +120,8 @@ describe.each([
       }
     }
     expect(stalled).toBe(true);
+    if (process.env.CL_TEST_VERBOSE)
+      console.log(`${_protocol}: writer stalled after ${(accepted / 1048576).toFixed(1)} MB`);
     // Windows, highWaterMarks and kernel buffers hold a few MB, not what the client offered.
     expect(accepted).toBeLessThan(96 * 1024 * 1024);
     expect(process.memoryUsage().arrayBuffers - baseline).toBeLessThan(128 * 1024 * 1024);
