@@ -359,6 +359,36 @@ describe('h2 fast path refusals', () => {
     expect(sha256(Buffer.concat(chunks))).toBe(sha256(payload));
   });
 
+  it('token CONNECT over h2: no token 400; expired, forged or another peer’s token 401; a good one opens', async () => {
+    await startWest();
+    const east = await h2To(west, pki.certs.east, { ca: pki.ca.cert, servername: 'west' });
+    const north = await h2To(west, pki.certs.north, { ca: pki.ca.cert, servername: 'west' });
+    cleanup.add(() => east.destroy());
+    cleanup.add(() => north.destroy());
+    const connect = (session: typeof east, authorization?: string) =>
+      h2Request(session, {
+        ':method': 'CONNECT',
+        ':authority': 'west:443',
+        ...(authorization ? { authorization } : {}),
+      });
+    const claims = { exportName: 'svc', exportNamespace: 'default', peer: 'east' };
+    const key = Buffer.from(TOKEN_KEY, 'base64');
+    expect((await connect(east)).status).toBe(400);
+    expect((await connect(east, `Bearer ${issueToken(key, claims, Date.now() - 6000).token}`)).status).toBe(
+      401,
+    );
+    expect((await connect(east, `Bearer ${issueToken(randomBytes(32), claims).token}`)).status).toBe(401);
+    const token = issueToken(key, claims).token;
+    expect((await connect(north, `Bearer ${token}`)).status).toBe(401);
+    const ok = await connect(east, `Bearer ${token}`);
+    expect(ok.status).toBe(200);
+    const chunks: Buffer[] = [];
+    ok.stream.on('data', (c: Buffer) => chunks.push(c));
+    ok.stream.end('via token');
+    await once(ok.stream, 'end');
+    expect(Buffer.concat(chunks).toString()).toBe('via token');
+  });
+
   it('garbage instead of the h2 preface closes that connection only', async () => {
     await startWest();
     const socket = await tlsTo(west, pki.certs.north, { ca: pki.ca.cert, servername: 'west', alpn: ['h2'] });
