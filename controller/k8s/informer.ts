@@ -22,6 +22,10 @@ export interface InformerOptions {
   /** @default 5 minutes; 0 disables resync */
   readonly resyncMs?: number;
   readonly backoff?: BackoffPolicy;
+  /** Server-side watch timeout. @default random 300..600 s (as client-go) */
+  readonly watchTimeoutSeconds?: number;
+  /** How long past its timeout a silent watch is considered dead. @default 30000 */
+  readonly deadWatchSlackMs?: number;
   /** Page size of the initial list. @default 500 */
   readonly pageSize?: number;
   readonly logger?: Logger;
@@ -113,21 +117,34 @@ export class Informer<T extends KubeObject> {
       let delivered = false;
       try {
         if (this.resourceVersion === undefined) await this.relist(signal);
-        await this.client.watch<T>(
-          this.path,
-          {
-            ...this.selectors(),
-            resourceVersion: this.resourceVersion,
-            allowWatchBookmarks: true,
-            // Like client-go: a random server-side timeout between 5 and 10 minutes.
-            timeoutSeconds: 300 + Math.floor(Math.random() * 300),
-          },
-          (event) => {
-            delivered = true;
-            this.apply(event.type, event.object);
-          },
-          signal,
+        // Like client-go: a random server-side timeout between 5 and 10 minutes.
+        const timeoutSeconds = this.options.watchTimeoutSeconds ?? 300 + Math.floor(Math.random() * 300);
+        // The server ends the watch at timeoutSeconds; one that outlives it by far is on a dead
+        // connection (a server that vanished without closing it): abandon it and watch anew.
+        const watchdog = new AbortController();
+        const timer = setTimeout(
+          () => watchdog.abort(),
+          timeoutSeconds * 1000 + (this.options.deadWatchSlackMs ?? 30_000),
         );
+        timer.unref();
+        try {
+          await this.client.watch<T>(
+            this.path,
+            {
+              ...this.selectors(),
+              resourceVersion: this.resourceVersion,
+              allowWatchBookmarks: true,
+              timeoutSeconds,
+            },
+            (event) => {
+              delivered = true;
+              this.apply(event.type, event.object);
+            },
+            AbortSignal.any([signal, watchdog.signal]),
+          );
+        } finally {
+          clearTimeout(timer);
+        }
         if (!delivered && Date.now() - started < MIN_HEALTHY_WATCH_MS && !signal.aborted) {
           throw new Error('watch closed immediately');
         }

@@ -180,6 +180,20 @@ describe('Informer', () => {
     expect(requests.length).toBe(2);
   });
 
+  it('abandons a watch that outlives its timeout (a dead connection) and watches again', async () => {
+    // The scripted server never answers the first watch with anything, nor closes it.
+    await serve([list('10', obj('a', '5'))], [(_req, res) => res.writeHead(200)]);
+    informer = new Informer(client!, Resources.service, {
+      resyncMs: 0,
+      watchTimeoutSeconds: 1,
+      deadWatchSlackMs: 100,
+    });
+    informer.start();
+    await until(() => requests.filter((r) => r === 'watch rv=10').length >= 2);
+    expect(requests.slice(0, 3)).toEqual(['list rv=', 'watch rv=10', 'watch rv=10']);
+    expect(informer.restarts).toBe(0);
+  });
+
   it('resyncs: replays every cached object to the update handlers', async () => {
     await serve([list('10', obj('a', '5'))], []);
     informer = new Informer(client!, Resources.service, { resyncMs: 50 });
