@@ -128,6 +128,17 @@ describe.each([
     expect(await ask(f.east)).toBe('north:hello');
   });
 
+  it('fails over when the first remote cannot reach its export target', async () => {
+    const f = await fabric();
+    await f.westService.close(); // west's export target now refuses connections
+    await f.west.applySnapshot(
+      snapshotFor(pki, { name: 'west', exports: [exportOf('svc', f.westService.port)] }),
+    );
+    expect(await ask(f.east)).toBe('north:hello');
+    const errors = (await f.west.metrics.errors.get()).values;
+    expect(errors.find((v) => v.labels.code === 'CL_ERR_EXPORT_UNREACHABLE')?.value).toBe(1);
+  });
+
   it('skips a source denied by the local (egress) policy without contacting it', async () => {
     const f = await fabric();
     await f.configureEast({ policies: [ALLOW_ALL, denyTo('west')] });
