@@ -24,6 +24,7 @@ import {
   snapshotFor,
   startDataPlane,
   startEcho,
+  tlsTo,
   type Pki,
 } from './harness';
 
@@ -251,6 +252,16 @@ describe('graceful shutdown', () => {
     const rest = await lingering.outcome;
     expect(rest.end).toBe('error');
     expect(east.activeTunnels).toEqual({ egress: 0, ingress: 0 });
+  });
+
+  it('refuses handshakes before the first snapshot, then serves', async () => {
+    const dp = await startDataPlane(cleanup);
+    await expect(tlsTo(dp, pki.certs.east, { ca: pki.ca.cert, servername: 'west' })).rejects.toBeDefined();
+    expect(dp.ready).toBe(false);
+    await dp.applySnapshot(snapshotFor(pki, { name: 'west' }));
+    expect(dp.ready).toBe(true);
+    const socket = await tlsTo(dp, pki.certs.east, { ca: pki.ca.cert, servername: 'west' });
+    socket.destroy();
   });
 
   it('close() and destroy() are idempotent', async () => {
