@@ -108,7 +108,7 @@ export interface ImportObjectsPlan {
   /** Our EndpointSlice (absent = we want none). */
   readonly endpointSlice?: EndpointSlice;
   readonly condition: ConditionInput;
-  /** The user's Service is in the way (an Event is worth sending). */
+  /** The user's Service is in the way. */
   readonly conflict: boolean;
 }
 

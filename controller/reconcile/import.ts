@@ -75,9 +75,7 @@ export class ImportReconciler {
       };
     }
     await this.cleanup(key, plan);
-    if (plan.conflict) {
-      this.o.events.record(imp, 'Warning', 'ServiceConflict', plan.condition.message);
-    }
+    // A conflict (like any condition turning False) is reported as a Warning Event by writeConditions.
     await writeConditions(this.o.client, this.o.events, Resources.import, imp, [
       port.condition,
       serviceCondition,
