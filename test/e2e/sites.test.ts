@@ -926,3 +926,47 @@ scenario(
   },
   300_000,
 );
+
+scenario(
+  'the API server restarted: the controller recovers, writes the status it could not write meanwhile, and reconciles new changes',
+  async () => {
+    const w = await wire('apirestart', a, [b]);
+    await c.ensureNamespace(w.ns);
+    try {
+      await eventually(async () => expect(await echoSite(a, w.url)).toBe('b'));
+      const controller = a.controlPlane!.pid;
+      // While A's API server is down, B's gateway goes away: A's controller sees it but cannot
+      // write PeerReachable=False until the API server is back.
+      const restart = a.restartApiServer(10_000);
+      await new Promise((r) => setTimeout(r, 1_000));
+      await b.dataPlane!.kill();
+      await restart;
+      const backAt = Date.now();
+      await waitPeerReachable(a, b.peerName, false, 90_000);
+      const statusMs = Date.now() - backAt;
+      // A change right after the restart is reconciled too: the import now points at C.
+      await w.apply(c, exportOf(w.ns, 'echo', world.backends.c.address, BackendPorts.http));
+      await w.apply(c, allowAll(w.ns));
+      await a.apply(
+        importOf(
+          w.ns,
+          'echo',
+          BackendPorts.http,
+          [{ peer: c.peerName, exportName: 'echo', exportNamespace: w.ns }],
+          {
+            targetPort: w.port,
+          },
+        ),
+      );
+      await eventually(async () => expect(await echoSite(a, w.url)).toBe('c'), 60_000);
+      expect(a.controlPlane?.pid).toBe(controller);
+      expect(a.controlPlane?.running).toBe(true);
+      return `PeerReachable=False written ${(statusMs / 1000).toFixed(1)} s after the API server was back; new sources served; same controller process`;
+    } finally {
+      if (!b.dataPlane?.running) await b.startDataPlane();
+      await waitPeerReachable(a, b.peerName, true, 90_000);
+      await w.cleanup();
+    }
+  },
+  300_000,
+);

@@ -76,6 +76,7 @@ export class Site {
   private siteBridge: ManagedProcess | undefined;
   private starts = 0;
   private certVersion = 0;
+  private apiServerPid: number | undefined;
 
   constructor(options: SiteOptions) {
     this.net = options.net;
@@ -247,6 +248,45 @@ export class Site {
     this.dataPlanes[replica] = undefined;
     if (replica > 0)
       await this.core.deleteNamespacedPod({ namespace: GATEWAY_NAMESPACE, name: `cl-dataplane-${replica}` });
+  }
+
+  /**
+   * Restarts the site's kube-apiserver for real: the process is stopped (SIGTERM), stays down
+   * for `downMs`, and is started again from its own command line (same binary, flags, port,
+   * certificates and etcd), then awaited until it serves. The restarted process is ours to stop
+   * (procs.ts), as the cluster harness only knows the first one.
+   */
+  async restartApiServer(downMs: number): Promise<void> {
+    const pid = this.apiServerPid ?? this.cluster.pids.apiServer;
+    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    process.kill(pid, 'SIGTERM');
+    for (let i = 0; fs.existsSync(`/proc/${pid}`) && i < 200; i++)
+      await new Promise((r) => setTimeout(r, 50));
+    if (fs.existsSync(`/proc/${pid}`)) process.kill(pid, 'SIGKILL');
+    await new Promise((r) => setTimeout(r, downMs));
+    const proc = spawnManaged(argv[0], argv.slice(1), {
+      name: `${this.net.site}/kube-apiserver`,
+      env: { GOMEMLIMIT: process.env.GOMEMLIMIT ?? '256MiB' },
+      logFile: path.join(this.dir, `apiserver-${++this.starts}.log`),
+    });
+    this.apiServerPid = proc.pid;
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      try {
+        await this.core.readNamespace({ name: GATEWAY_NAMESPACE });
+        return;
+      } catch (err) {
+        if (!proc.running || Date.now() > deadline) {
+          throw new Error(
+            `kube-apiserver of site ${this.net.site} did not come back: ${proc.output().slice(-2000)}`,
+            {
+              cause: err,
+            },
+          );
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
   }
 
   /** Server-side apply of one object (create or update). */
