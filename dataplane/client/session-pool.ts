@@ -131,6 +131,13 @@ export class H2SessionPool {
     session.once('goaway', () => {
       if (this.sessions.get(key) === pooled) this.sessions.delete(key);
     });
+    // The socket is half-open capable (a tunnel may reset it, see tls-reset.ts), so a remote that
+    // went away (FIN from a killed process) would leave the session open and new streams waiting
+    // for the open timeout. The end of the remote's side ends the session now.
+    socket.once('end', () => {
+      if (this.sessions.get(key) === pooled) this.sessions.delete(key);
+      session.destroy();
+    });
     this.keepAlive(key, pooled);
     return { kind: 'h2', session, fresh: true };
   }

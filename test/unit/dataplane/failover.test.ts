@@ -3,6 +3,7 @@
  * imports `svc` from west and north, whose services announce themselves with a banner and then echo.
  */
 import { once } from 'node:events';
+import * as net from 'node:net';
 import type { SnapshotPeer } from '../../../controller/api/snapshot';
 import type { PolicyObject } from '../../../controller/policy/types';
 import { DataPlane } from '../../../dataplane';
@@ -217,5 +218,67 @@ describe.each([
     expect((await exchange(importAddress(east, 'svc'), Buffer.from('again'))).data.toString()).toBe(
       'west:again',
     );
+  });
+});
+
+describe('a remote gateway that vanishes without a goodbye', () => {
+  /** A TCP hop in front of a gateway; `vanish()` ends every connection (FIN, no h2 GOAWAY) as a killed process would. */
+  async function hop(target: { port: number }) {
+    const pairs = new Set<[net.Socket, net.Socket]>();
+    const server = net.createServer({ allowHalfOpen: true }, (inbound) => {
+      const outbound = net.connect({ host: '127.0.0.1', port: target.port });
+      const pair: [net.Socket, net.Socket] = [inbound, outbound];
+      pairs.add(pair);
+      inbound.pipe(outbound).on('error', () => undefined);
+      outbound.pipe(inbound).on('error', () => undefined);
+      inbound.on('error', () => undefined);
+      outbound.on('error', () => undefined);
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    cleanup.add(() => server.close());
+    return {
+      port: (server.address() as net.AddressInfo).port,
+      vanish() {
+        server.close();
+        for (const [inbound, outbound] of pairs) {
+          outbound.destroy();
+          inbound.end();
+        }
+      },
+    };
+  }
+
+  it('fails over on the next connection instead of waiting for the tunnel-open timeout', async () => {
+    const westService = await bannerService('west');
+    const northService = await bannerService('north');
+    const west = await startDataPlane(cleanup);
+    const north = await startDataPlane(cleanup);
+    // A timeout far beyond the test's own: waiting for it would fail the test.
+    const east = await startDataPlane(cleanup, { limits: { tunnelOpenTimeoutMs: 120_000 } });
+    await west.applySnapshot(
+      snapshotFor(pki, { name: 'west', exports: [exportOf('svc', westService.port)] }),
+    );
+    await north.applySnapshot(
+      snapshotFor(pki, { name: 'north', exports: [exportOf('svc', northService.port)] }),
+    );
+    const westHop = await hop(west.gatewayAddress);
+    await east.applySnapshot(
+      snapshotFor(pki, {
+        name: 'east',
+        peers: [
+          peer('west', west, { gateways: [{ host: '127.0.0.1', port: westHop.port }] }),
+          peer('north', north),
+        ],
+        imports: [importOf('svc', [{ peer: 'west' }, { peer: 'north' }], { lbScheme: 'static' })],
+        policies: [ALLOW_ALL],
+      }),
+    );
+    const ask = async () => (await exchange(importAddress(east, 'svc'), Buffer.from('hi'))).data.toString();
+    expect(await ask()).toBe('west:hi');
+    expect(east.pooledSessions).toBe(1);
+
+    westHop.vanish();
+    expect(await ask()).toBe('north:hi');
   });
 });
