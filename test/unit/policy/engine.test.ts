@@ -664,7 +664,7 @@ describe('indexing does not change results', () => {
   });
 });
 
-const UPSTREAM = '/work/shared/compat/upstream-manifests';
+const UPSTREAM = path.join(__dirname, '../../integration/fixtures/upstream-manifests');
 
 /** Policies of an upstream manifest file, as the control plane hands them to the engine. */
 function loadPolicies(file: string): PolicyObject[] {

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { loadConfigDirectory, parseConfigFiles } from '../../../controller/standalone/load';
 import { invalidText } from '../../../controller/standalone/objects';
 
-const UPSTREAM = '/work/shared/compat/upstream-manifests';
+const UPSTREAM = path.join(__dirname, '../../integration/fixtures/upstream-manifests');
 
 function parse(file: string, text: string) {
   return parseConfigFiles([{ file, text }]);
@@ -205,10 +205,12 @@ spec:
   });
 
   it('accepts every upstream ClusterLink manifest that does not need a Kubernetes Service', () => {
-    const files = readdirSync(UPSTREAM).map((file) => ({
-      file,
-      text: readFileSync(path.join(UPSTREAM, file), 'utf8'),
-    }));
+    const files = readdirSync(UPSTREAM)
+      .filter((file) => file.endsWith('.yaml'))
+      .map((file) => ({
+        file,
+        text: readFileSync(path.join(UPSTREAM, file), 'utf8'),
+      }));
     const config = parseConfigFiles(files);
     // Upstream Exports name a Service (no spec.host): without Kubernetes that is the one expected refusal.
     // Import names and ports repeat across unrelated demos, so duplicates are expected too, and
