@@ -154,7 +154,10 @@ export async function createCertificate(options: CreateCertOptions): Promise<Cer
   return { cert: cert.toString('pem') + '\n', key: (await exportKeyPem(keys.privateKey)) + '\n' };
 }
 
-/** A fabric CA plus one certificate per peer name (CN and first DNS SAN = the peer name). */
+/**
+ * A peer certificate: CN and first DNS SAN = the peer name (its identity), then `dataplane.<peer>`,
+ * the server name upstream ClusterLink gateways send when they open tunnels to a peer.
+ */
 export async function createPeerCertificate(
   ca: CertificateAndKey,
   peerName: string,
@@ -164,6 +167,6 @@ export async function createPeerCertificate(
     ...options,
     ca,
     commonName: peerName,
-    dnsNames: [peerName, ...(options.dnsNames ?? [])],
+    dnsNames: [peerName, `dataplane.${peerName}`, ...(options.dnsNames ?? [])],
   });
 }

@@ -60,7 +60,7 @@ describe('clusterlink create fabric / peer-cert', () => {
     expect(peer.verify(ca.publicKey)).toBe(true);
     expect(peer.checkIssued(ca)).toBe(true);
     expect(peer.subject).toBe('CN=east');
-    expect(peer.subjectAltName).toBe('DNS:east');
+    expect(peer.subjectAltName).toBe('DNS:east, DNS:dataplane.east');
     expect(peer.keyUsage).toEqual(expect.arrayContaining(['1.3.6.1.5.5.7.3.1', '1.3.6.1.5.5.7.3.2']));
     expect(peer.ca).toBe(false);
   });
