@@ -54,17 +54,20 @@ export function readManifests(dir: string = distDir): Record<string, unknown>[] 
   return objects;
 }
 
-/** The CustomResourceDefinitions among the manifests under dir. */
+/** The CustomResourceDefinitions among the manifests under dir, as written (raw field names). */
 export function readCrds(dir: string = distDir): V1CustomResourceDefinition[] {
-  // The typed API client serializes by model property names (`_enum`, `xKubernetesValidations`...):
-  // a raw manifest must be deserialized into the model first (loadYaml does it by kind), or enums, defaults and CEL rules are
-  // silently dropped on the way to the server.
-  return readManifests(dir)
-    .filter(
-      (o) =>
-        o.kind === 'CustomResourceDefinition' && String(o.apiVersion).startsWith('apiextensions.k8s.io/'),
-    )
-    .map((o) => loadYaml<V1CustomResourceDefinition>(JSON.stringify(o)));
+  return readManifests(dir).filter(
+    (o) => o.kind === 'CustomResourceDefinition' && String(o.apiVersion).startsWith('apiextensions.k8s.io/'),
+  ) as unknown as V1CustomResourceDefinition[];
+}
+
+/**
+ * The typed API client serializes by model property names (`_enum`, `xKubernetesValidations`...):
+ * a raw manifest must be deserialized into the model first (loadYaml does it by kind), or enums,
+ * defaults and CEL rules are silently dropped on the way to the server.
+ */
+function toModel(crd: V1CustomResourceDefinition): V1CustomResourceDefinition {
+  return loadYaml<V1CustomResourceDefinition>(JSON.stringify(crd));
 }
 
 export interface InstallCrdsOptions {
@@ -85,7 +88,7 @@ export async function installCrds(
   options: InstallCrdsOptions = {},
 ): Promise<string[]> {
   const dir = options.dir ?? distDir;
-  const crds = options.crds ?? readCrds(dir);
+  const crds = (options.crds ?? readCrds(dir)).map(toModel);
   if (crds.length === 0) {
     throw new CrdInstallError('CL_ERR_CRDS_NOT_FOUND', `no CustomResourceDefinition found under ${dir}`);
   }
