@@ -19,8 +19,7 @@ import { WorkQueue, type ReconcileOutcome } from './k8s/workqueue';
 import { LeaderElector } from './leader/elector';
 import { createLogger, rootLogger, type Logger } from './log';
 import { ControlPlaneMetrics } from './metrics';
-import type { PeerMonitor, PeerMonitorFactory } from './peer-monitor';
-import { heartbeatPeerMonitor } from './peer-monitor-heartbeat';
+import { heartbeatPeerMonitor, type PeerMonitor, type PeerMonitorFactory } from './peer-monitor';
 import { ClusterCache } from './reconcile/cache';
 import { ExportReconciler } from './reconcile/export';
 import { ImportReconciler } from './reconcile/import';
@@ -32,7 +31,7 @@ import { loadTokenKey } from './reconcile/token-key';
 import { buildSnapshotContent } from './snapshot/builder';
 import { SnapshotPublisher } from './snapshot/publisher';
 import { SnapshotServer } from './snapshot/server';
-import { defaultCertificateFiles, firstDnsName, loadPeerIdentity } from './standalone/certificates';
+import { defaultCertificateFiles, firstDnsName, loadPeerIdentity } from './identity';
 import type { Import, Peer } from '../imports/clusterlink.net.types';
 import type { Pod, Service } from './k8s/core';
 
@@ -133,8 +132,6 @@ export async function runControlPlane(options: ControlPlaneOptions = {}): Promis
   // eslint-disable-next-line prefer-const -- assigned below; the monitor calls back only later
   let peerQueue: WorkQueue | undefined;
   const monitor: PeerMonitor = monitorFactory({
-    tls,
-    localPeer: peerName,
     logger,
     onChange: (peer) => {
       peerQueue?.add(`${namespace}/${peer}`);
@@ -264,6 +261,7 @@ export async function runControlPlane(options: ControlPlaneOptions = {}): Promis
         .list()
         .filter((p: Peer) => !p.metadata.deletionTimestamp)
         .map((p: Peer) => ({ name: p.metadata.name, gateways: p.spec?.gateways ?? [] })),
+      tls,
     );
     updatePeerGauges();
     scheduleSnapshot();

@@ -1,5 +1,6 @@
 /** Prometheus metrics of the control plane (its own registry; the admin server exposes it). */
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { collectDefaultMetrics, Registry, type Counter, type Gauge, type Histogram } from 'prom-client';
+import { metricsOn } from './prometheus';
 
 export class ControlPlaneMetrics {
   readonly registry: Registry;
@@ -15,47 +16,37 @@ export class ControlPlaneMetrics {
   constructor(options: { registry?: Registry; defaultMetrics?: boolean } = {}) {
     this.registry = options.registry ?? new Registry();
     if (options.defaultMetrics ?? !options.registry) collectDefaultMetrics({ register: this.registry });
-    const registers = [this.registry];
-    this.reconciles = new Counter({
-      name: 'clusterlink_controlplane_reconciles_total',
-      help: 'Reconciles by kind and result (success, requeue, error, terminal)',
-      labelNames: ['kind', 'result'],
-      registers,
-    });
-    this.reconcileSeconds = new Histogram({
-      name: 'clusterlink_controlplane_reconcile_duration_seconds',
-      help: 'Duration of reconciles',
-      labelNames: ['kind'],
-      buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2, 10],
-      registers,
-    });
-    this.queueDepth = new Gauge({
-      name: 'clusterlink_controlplane_queue_depth',
-      help: 'Keys waiting in the work queue, by kind',
-      labelNames: ['kind'],
-      registers,
-    });
-    this.peersReachable = new Gauge({
-      name: 'clusterlink_controlplane_peers_reachable',
-      help: 'Peers whose heartbeats succeed',
-      registers,
-    });
-    this.peers = new Gauge({ name: 'clusterlink_controlplane_peers', help: 'Peers configured', registers });
-    this.leader = new Gauge({
-      name: 'clusterlink_controlplane_leader',
-      help: '1 while this replica holds the leader lease',
-      registers,
-    });
-    this.snapshotVersion = new Gauge({
-      name: 'clusterlink_controlplane_snapshot_version',
-      help: 'Version of the current data-plane snapshot',
-      registers,
-    });
-    this.informerRestarts = new Gauge({
-      name: 'clusterlink_controlplane_informer_restarts',
-      help: 'List-watch restarts after errors, by resource',
-      labelNames: ['resource'],
-      registers,
-    });
+    const m = metricsOn(this.registry);
+    this.reconciles = m.counter(
+      'clusterlink_controlplane_reconciles_total',
+      'Reconciles by kind and result (success, requeue, error, terminal)',
+      ['kind', 'result'],
+    );
+    this.reconcileSeconds = m.histogram(
+      'clusterlink_controlplane_reconcile_duration_seconds',
+      'Duration of reconciles',
+      ['kind'],
+      [0.001, 0.005, 0.02, 0.1, 0.5, 2, 10],
+    );
+    this.queueDepth = m.gauge(
+      'clusterlink_controlplane_queue_depth',
+      'Keys waiting in the work queue, by kind',
+      ['kind'],
+    );
+    this.peersReachable = m.gauge(
+      'clusterlink_controlplane_peers_reachable',
+      'Peers whose heartbeats succeed',
+    );
+    this.peers = m.gauge('clusterlink_controlplane_peers', 'Peers configured');
+    this.leader = m.gauge('clusterlink_controlplane_leader', '1 while this replica holds the leader lease');
+    this.snapshotVersion = m.gauge(
+      'clusterlink_controlplane_snapshot_version',
+      'Version of the current data-plane snapshot',
+    );
+    this.informerRestarts = m.gauge(
+      'clusterlink_controlplane_informer_restarts',
+      'List-watch restarts after errors, by resource',
+      ['resource'],
+    );
   }
 }

@@ -1,5 +1,5 @@
 export { DataPlane, type DataPlaneOptions, type ImportAddress } from './dataplane';
-export { startAdminServer, type AdminServer, type AdminServerOptions } from './admin';
+export { startAdminServer, type AdminResponse, type AdminServer, type AdminServerOptions } from './admin';
 export { runDataPlane, type DataPlaneProcess, type RunDataPlaneOptions } from './main';
 export * from './errors';
 export { DataPlaneMetrics } from './metrics';

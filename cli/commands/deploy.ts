@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { X509Certificate } from 'node:crypto';
 import { stringify } from 'yaml';
 import { LOG_LEVELS, type GatewayServiceType, type LogLevel } from '../../constructs';
-import { firstDnsName } from '../../controller/standalone/certificates';
+import { firstDnsName } from '../../controller/identity';
 import type { CliContext } from '../context';
 import { CliError } from '../errors';
 import { applyOrder, siteManifests, type KubeManifest } from '../deploy/manifests';

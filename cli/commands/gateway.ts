@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { promises as fs } from 'node:fs';
 import { createLogger } from '../../controller/log';
 import { StandaloneGateway } from '../../controller/standalone/gateway';
-import { createPeerHealth } from '../../controller/standalone/health';
+import { heartbeatPeerMonitor } from '../../controller/peer-monitor';
 import { CliError, usageError } from '../errors';
 import type { CliContext } from '../context';
 import { collect, parseLabels, parsePort, parsePositiveInt } from '../validate';
@@ -108,7 +108,7 @@ export async function gatewayOptions(flags: GatewayFlags, env: NodeJS.ProcessEnv
     peerLabels: labels,
     logger: level ? createLogger({ level }) : undefined,
     health: interval
-      ? createPeerHealth({ policy: { reachableIntervalMs: interval, unreachableIntervalMs: interval } })
+      ? heartbeatPeerMonitor({ policy: { reachableIntervalMs: interval, unreachableIntervalMs: interval } })
       : undefined,
   };
 }

@@ -1,5 +1,5 @@
 /** A StatusReport read straight from a standalone configuration directory (no gateway running). */
-import { loadPeerIdentity, defaultCertificateFiles } from '../../controller/standalone/certificates';
+import { loadPeerIdentity, defaultCertificateFiles } from '../../controller/identity';
 import { loadConfigDirectory } from '../../controller/standalone/load';
 import { buildStatusReport } from '../../controller/standalone/status';
 import type { StatusReport } from '../../controller/standalone/report';

@@ -5,7 +5,7 @@ import { API_GROUP, API_VERSION, Condition } from '../../controller/api/labels';
 import type { LbScheme } from '../../controller/api/snapshot';
 import type { AccessPolicySpec } from '../../controller/policy/types';
 import type { StatusReport } from '../../controller/standalone/report';
-import { firstDnsName } from '../../controller/standalone/certificates';
+import { firstDnsName } from '../../controller/identity';
 import { kubeError, loadKubeConfig, type KubeTarget } from '../kube';
 
 interface KubeCondition {

@@ -7,7 +7,7 @@ import * as https from 'node:https';
 import type { GatewaySnapshot, SnapshotSource } from '../api/snapshot';
 import { backoffDelay, sleep } from '../k8s/backoff';
 import type { Logger } from '../log';
-import { defaultCertificateFiles, loadPeerIdentity } from '../standalone/certificates';
+import { defaultCertificateFiles, loadPeerIdentity } from '../identity';
 import { parseSnapshot, SNAPSHOT_PATH } from './wire';
 
 export interface SnapshotClientOptions {

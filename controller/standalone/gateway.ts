@@ -8,24 +8,23 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { DataPlane } from '../../dataplane';
+import { DataPlane, startAdminServer, type AdminServer } from '../../dataplane';
 import type { GatewaySnapshot, Labels } from '../api/snapshot';
 import { rootLogger, type Logger } from '../log';
+import { heartbeatPeerMonitor, type PeerMonitor, type PeerMonitorFactory } from '../peer-monitor';
 import { PolicyEngine } from '../policy/engine';
 import {
   defaultCertificateFiles,
   loadPeerIdentity,
   type CertificateFiles,
   type PeerIdentity,
-} from './certificates';
+} from '../identity';
 import { isConfigFile, loadConfigDirectory } from './load';
 import { invalidText, type DirectoryConfig } from './objects';
 import type { StatusReport } from './report';
 import { buildStandaloneSnapshot } from './snapshot';
-import { buildStatusReport, type PeerHealthState } from './status';
+import { buildStatusReport } from './status';
 import { DirectoryWatcher } from './watch';
-import { startStatusServer, type StatusServer } from './admin';
-import { createPeerHealth, type PeerHealth, type PeerHealthFactory } from './health';
 
 export interface StandaloneGatewayOptions {
   /** The configuration directory. */
@@ -51,7 +50,7 @@ export interface StandaloneGatewayOptions {
   /** Delay before re-applying a snapshot that was not fully applied (an Import port in use). @default 5000 */
   readonly retryMs?: number;
   /** Heartbeats; tests and the demo shorten the intervals. */
-  readonly health?: PeerHealthFactory;
+  readonly health?: PeerMonitorFactory;
 }
 
 export interface ReloadEvent {
@@ -65,9 +64,9 @@ export class StandaloneGateway extends EventEmitter {
   private readonly files: CertificateFiles;
   private readonly tokenKey = randomBytes(32).toString('base64');
   private readonly dataPlane: DataPlane;
-  private readonly peerHealth: PeerHealth;
+  private readonly peerHealth: PeerMonitor;
   private watcher: DirectoryWatcher | undefined;
-  private admin: StatusServer | undefined;
+  private admin: AdminServer | undefined;
   private identity: PeerIdentity | undefined;
   private config: DirectoryConfig = { peers: [], exports: [], imports: [], policies: [], invalid: [] };
   private digest = '';
@@ -95,7 +94,7 @@ export class StandaloneGateway extends EventEmitter {
       metricsRegistry: this.registry,
       logger: options.logger,
     });
-    this.peerHealth = (options.health ?? createPeerHealth())({
+    this.peerHealth = (options.health ?? heartbeatPeerMonitor())({
       logger: this.logger,
       onChange: () => this.publish('peer health changed'),
     });
@@ -120,12 +119,18 @@ export class StandaloneGateway extends EventEmitter {
     this.identity = await loadPeerIdentity(this.files);
     if (!this.options.registry) collectDefaultMetrics({ register: this.registry });
     await this.dataPlane.start();
-    this.admin = await startStatusServer({
+    this.admin = await startAdminServer({
       host: this.options.adminHost ?? '127.0.0.1',
       port: this.options.adminPort ?? 9090,
       registry: this.registry,
       isReady: () => this.dataPlane.ready,
-      status: () => this.status(),
+      // Read by `clusterlink status --gateway URL`.
+      routes: {
+        '/status': () => ({
+          contentType: 'application/json',
+          body: JSON.stringify(this.status(), null, 2) + '\n',
+        }),
+      },
     });
     await this.reload();
     const certNames = new Set(Object.values(this.files).map((f) => path.basename(f)));
@@ -233,8 +238,9 @@ export class StandaloneGateway extends EventEmitter {
       config: this.config,
       listenHost: this.options.listenHost ?? '127.0.0.1',
       peerView: (name) => {
-        const h = this.peerHealth.state(name);
-        return h ? { reachable: h.reachable !== false, labels: h.labels } : undefined;
+        const h = this.peerHealth.verdict(name);
+        // Not yet probed counts as reachable: sources are tried before being given up on.
+        return h ? { reachable: h.verdict === 'unknown' || h.reachable, labels: h.labels } : undefined;
       },
     });
   }
@@ -270,7 +276,7 @@ export class StandaloneGateway extends EventEmitter {
       gateway: this.dataPlaneAddress(),
       version: this.version,
       config: this.config,
-      health: (name): PeerHealthState | undefined => this.peerHealth.state(name),
+      health: (name) => this.peerHealth.verdict(name),
       importAddress: (ns, name) => this.dataPlane.importAddress(ns, name),
       invalidPolicies: engine.invalid,
       errors: [...this.errors, ...(this.applyError ? [this.applyError] : [])],

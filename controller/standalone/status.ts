@@ -1,26 +1,18 @@
 /** Builds a standalone gateway's StatusReport from its state. Pure. */
 import type { Labels } from '../api/snapshot';
+import type { PeerHealth } from '../health';
 import type { InvalidPolicy } from '../policy/engine';
 import type { DirectoryConfig } from './objects';
 import { importListenPort } from './objects';
 import type { StatusReport } from './report';
-
-export interface PeerHealthState {
-  /** undefined = not probed yet. */
-  readonly reachable?: boolean;
-  readonly since: Date;
-  readonly reason?: string;
-  readonly message?: string;
-  readonly rttMs?: number;
-  readonly labels: Labels;
-}
 
 export interface StatusInput {
   readonly peer?: { readonly name: string; readonly labels: Labels };
   readonly gateway?: string;
   readonly version: number;
   readonly config: DirectoryConfig;
-  readonly health: (peer: string) => PeerHealthState | undefined;
+  /** The heartbeat monitor's latest verdict on a peer; undefined = not probed yet. */
+  readonly health: (peer: string) => PeerHealth | undefined;
   readonly importAddress: (namespace: string, name: string) => { host: string; port: number } | undefined;
   readonly invalidPolicies: readonly InvalidPolicy[];
   readonly errors: readonly string[];
@@ -42,9 +34,9 @@ export function buildStatusReport(input: StatusInput): StatusReport {
       return {
         name: p.name,
         gateways: p.gateways.map((g) => `${g.host}:${g.port}`),
-        ...(h?.reachable !== undefined ? { reachable: h.reachable } : {}),
-        ...(h?.rttMs !== undefined ? { rttMs: h.rttMs } : {}),
-        ...(h ? { since: h.since.toISOString() } : {}),
+        ...(h && h.verdict !== 'unknown' ? { reachable: h.reachable } : {}),
+        ...(h?.rttMs !== undefined ? { rttMs: Math.round(h.rttMs * 100) / 100 } : {}),
+        ...(h ? { since: new Date(h.since).toISOString() } : {}),
         ...(h?.reason ? { reason: h.reason } : {}),
         ...(h?.message ? { message: h.message } : {}),
         labels: h?.labels ?? {},

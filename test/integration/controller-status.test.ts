@@ -13,7 +13,7 @@ import { encodePeerLabelsHeader } from '../../controller/health';
 import type { Secret } from '../../controller/k8s/core';
 import { Resources } from '../../controller/k8s/resources';
 import { runControlPlane, type ControlPlane } from '../../controller/main';
-import { heartbeatPeerMonitor } from '../../controller/peer-monitor-heartbeat';
+import { heartbeatPeerMonitor } from '../../controller/peer-monitor';
 import { PolicyEngine } from '../../controller/policy/engine';
 import type { Export, Peer } from '../../imports/clusterlink.net.types';
 import { startTestCluster, type TestCluster } from '../harness/cluster';

@@ -2,7 +2,7 @@ import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { parse as parseYaml } from 'yaml';
 import { StandaloneGateway } from '../../../controller/standalone/gateway';
-import { createPeerHealth } from '../../../controller/standalone/health';
+import { heartbeatPeerMonitor } from '../../../controller/peer-monitor';
 import { formatStatus } from '../../../cli/status/format';
 import { rttFrom } from '../../../cli/status/kube-source';
 import type { StatusReport } from '../../../controller/standalone/report';
@@ -22,7 +22,7 @@ jest.setTimeout(60_000);
 
 const fast = {
   watch: { debounceMs: 50, rescanMs: 500 },
-  health: createPeerHealth({
+  health: heartbeatPeerMonitor({
     policy: {
       reachableIntervalMs: 100,
       unreachableIntervalMs: 100,

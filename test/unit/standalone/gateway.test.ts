@@ -2,7 +2,7 @@ import * as net from 'node:net';
 import { writeFileSync, unlinkSync } from 'node:fs';
 import * as path from 'node:path';
 import { StandaloneGateway } from '../../../controller/standalone/gateway';
-import { createPeerHealth } from '../../../controller/standalone/health';
+import { heartbeatPeerMonitor } from '../../../controller/peer-monitor';
 import {
   echoServer,
   eventually,
@@ -17,7 +17,7 @@ import {
 
 const fast = {
   watch: { debounceMs: 50, rescanMs: 500 },
-  health: createPeerHealth({
+  health: heartbeatPeerMonitor({
     policy: {
       reachableIntervalMs: 100,
       unreachableIntervalMs: 100,

@@ -1,12 +1,13 @@
 /**
- * The standalone gateway's TLS identity: the fabric CA, this peer's certificate and key, read from
- * files (by default ca.pem, cert.pem and key.pem in the configuration directory) and checked
- * before use, so a wrong file is reported by name instead of failing every handshake later.
+ * A gateway's TLS identity: the fabric CA, this peer's certificate and key, read from files (by
+ * default ca.pem, cert.pem and key.pem in one directory: the standalone configuration directory
+ * or the mounted /etc/clusterlink) and checked before use, so a wrong file is reported by name
+ * instead of failing every handshake later.
  */
 import { promises as fs } from 'node:fs';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import * as path from 'node:path';
-import type { SnapshotTls } from '../api/snapshot';
+import type { SnapshotTls } from './api/snapshot';
 
 export interface CertificateFiles {
   readonly ca: string;
