@@ -2,13 +2,22 @@
  * Protective limits and timeouts of the data plane (robustness, not speed: speed lives in
  * tuning.ts). Every value can be overridden through DataPlaneOptions.limits (tests use short ones).
  */
+import { H2_MAX_CONCURRENT_STREAMS } from './tuning';
+
 export interface DataPlaneLimits {
   /** A TLS handshake on the gateway port must complete within this. */
   readonly handshakeTimeoutMs: number;
   /** An HTTP/1.1 request head must arrive within this after the connection (or the previous response). */
   readonly headersTimeoutMs: number;
-  /** Idle HTTP/1.1 keep-alive connections (no tunnel) are closed after this. */
+  /** Idle HTTP/1.1 keep-alive connections (no tunnel) and h2 sessions without streams are closed after this. */
   readonly keepAliveTimeoutMs: number;
+  /**
+   * A request body (POST /authz, either protocol) must be complete within this after its head; a
+   * peer that never finishes one cannot hold a stream or connection (408).
+   */
+  readonly bodyTimeoutMs: number;
+  /** Streams one h2 session may have open at once on the gateway port (more are refused). */
+  readonly h2MaxConcurrentStreams: number;
   /** Largest HTTP/1.1 request head (bytes); larger gets 431. */
   readonly maxHeaderBytes: number;
   /** Connecting to an export target (or a remote gateway) must succeed within this. */
@@ -30,6 +39,8 @@ export const DEFAULT_LIMITS: DataPlaneLimits = {
   handshakeTimeoutMs: 10_000,
   headersTimeoutMs: 10_000,
   keepAliveTimeoutMs: 60_000,
+  bodyTimeoutMs: 10_000,
+  h2MaxConcurrentStreams: H2_MAX_CONCURRENT_STREAMS,
   maxHeaderBytes: 16 * 1024,
   connectTimeoutMs: 5_000,
   tunnelOpenTimeoutMs: 10_000,

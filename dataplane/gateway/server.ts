@@ -19,7 +19,7 @@ import {
   parseFastPathHeaders,
   EXPORT_NAME_HEADER,
 } from '../protocol';
-import { h2SessionOptions, STREAM_HIGH_WATER_MARK, widenConnectionWindow } from '../tuning';
+import { H2_SETTINGS, h2SessionOptions, STREAM_HIGH_WATER_MARK, widenConnectionWindow } from '../tuning';
 import type { GatewayContext } from './context';
 import {
   errorResponse,
@@ -88,6 +88,7 @@ export class GatewayServer {
   private readonly rawSockets = new Set<Duplex>();
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private readonly sessionPeers = new WeakMap<http2.Http2Session, string | undefined>();
+  private readonly openStreams = new WeakMap<http2.Http2Session, number>();
   private closing = false;
 
   constructor(
@@ -126,7 +127,10 @@ export class GatewayServer {
     this.h1.on('connect', (req, socket, head) => this.onHttp1Connect(req, socket as tls.TLSSocket, head));
     this.h1.on('clientError', (err: NodeJS.ErrnoException, socket) => this.onHttp1ClientError(err, socket));
 
-    this.h2 = http2.createServer({ ...h2SessionOptions() });
+    this.h2 = http2.createServer({
+      ...h2SessionOptions(),
+      settings: { ...H2_SETTINGS, maxConcurrentStreams: limits.h2MaxConcurrentStreams },
+    });
     this.h2.on('session', (session) => this.onSession(session));
     this.h2.on('stream', (stream, headers) => this.onStream(stream, headers));
   }
@@ -251,10 +255,11 @@ export class GatewayServer {
     }
     if (req.method === 'POST' && req.url === AUTHZ_PATH) {
       const peer = peerNameOfSocket(req.socket as tls.TLSSocket);
-      readBody(req, MAX_AUTHZ_BODY_BYTES).then(
+      readBody(req, MAX_AUTHZ_BODY_BYTES, this.ctx.limits.bodyTimeoutMs).then(
         (body) => send(handleAuthz(this.ctx, peer, body)),
-        () => {
-          send({ status: 413, headers: { connection: 'close' }, body: 'body too large\n' });
+        (err: BodyError) => {
+          this.ctx.metrics.errors.inc({ code: err.clCode });
+          send({ status: err.status, headers: { connection: 'close' }, body: err.message + '\n' });
           req.socket.destroySoon?.();
         },
       );
@@ -306,6 +311,10 @@ export class GatewayServer {
     session.once('close', () => this.sessions.delete(session));
     session.on('error', (err) => this.ctx.logger.debug({ err: err.message }, 'h2 session error'));
     this.sessionPeers.set(session, peerNameOfSocket(session.socket as tls.TLSSocket));
+    // A session without streams for keepAliveTimeoutMs is closed. Besides idle clients, this ends
+    // sessions nghttp2 has terminated (GOAWAY after a flood of resets, for instance) but whose client
+    // keeps the connection open: nghttp2 ignores their input, so nothing else would ever close them.
+    this.armSessionIdleTimer(session);
     try {
       widenConnectionWindow(session);
     } catch {
@@ -313,11 +322,28 @@ export class GatewayServer {
     }
   }
 
+  /** (Re)starts the idle countdown of a session; called when it starts and when its last stream closes. */
+  private armSessionIdleTimer(session: http2.Http2Session): void {
+    if (session.destroyed) return;
+    session.setTimeout(this.ctx.limits.keepAliveTimeoutMs, () => {
+      if ((this.openStreams.get(session) ?? 0) > 0) return; // re-armed when the last one closes
+      this.ctx.metrics.errors.inc({ code: 'CL_ERR_SESSION_IDLE' });
+      session.destroy();
+    });
+  }
+
   private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {
     stream.on('error', () => {
       /* reported by the relay, or the stream was just refused */
     });
-    const peer = this.sessionPeers.get(stream.session!);
+    const session = stream.session!;
+    this.openStreams.set(session, (this.openStreams.get(session) ?? 0) + 1);
+    stream.once('close', () => {
+      const left = (this.openStreams.get(session) ?? 1) - 1;
+      this.openStreams.set(session, left);
+      if (left === 0) this.armSessionIdleTimer(session);
+    });
+    const peer = this.sessionPeers.get(session);
     const method = headers[':method'];
     const respond = (r: SimpleResponse): void => {
       if (stream.destroyed || stream.headersSent) return;
@@ -350,9 +376,14 @@ export class GatewayServer {
       return;
     }
     if (method === 'POST' && path === AUTHZ_PATH) {
-      readBody(stream, MAX_AUTHZ_BODY_BYTES).then(
+      readBody(stream, MAX_AUTHZ_BODY_BYTES, this.ctx.limits.bodyTimeoutMs).then(
         (body) => respond(handleAuthz(this.ctx, peer, body)),
-        () => respond({ status: 413, headers: {}, body: 'body too large\n' }),
+        (err: BodyError) => {
+          this.ctx.metrics.errors.inc({ code: err.clCode });
+          respond({ status: err.status, headers: {}, body: err.message + '\n' });
+          // The rest of the body is not wanted: free the stream instead of waiting for it.
+          if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_NO_ERROR);
+        },
       );
       return;
     }
@@ -362,23 +393,54 @@ export class GatewayServer {
   }
 }
 
-/** Reads a request body up to `limit` bytes; rejects beyond it. */
-function readBody(stream: NodeJS.ReadableStream & { destroy?(): void }, limit: number): Promise<Buffer> {
+/** Why a request body was not read: too large (413) or not complete in time (408). */
+class BodyError extends Error {
+  constructor(
+    readonly status: 400 | 408 | 413,
+    readonly clCode: string,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'BodyError';
+  }
+}
+
+/** Reads a request body up to `limit` bytes within `timeoutMs`; rejects beyond either. */
+function readBody(
+  stream: NodeJS.ReadableStream & { destroy?(): void },
+  limit: number,
+  timeoutMs: number,
+): Promise<Buffer> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
+    const stop = (err: BodyError): void => {
+      clearTimeout(timer);
+      stream.off('data', onData);
+      stream.pause();
+      reject(err);
+    };
+    const timer = setTimeout(
+      () => stop(new BodyError(408, 'CL_ERR_BODY_TIMEOUT', 'request body not complete in time')),
+      timeoutMs,
+    );
     const onData = (chunk: Buffer): void => {
       size += chunk.length;
       if (size > limit) {
-        stream.off('data', onData);
-        stream.pause();
-        reject(new BadRequestError('body too large'));
+        stop(new BodyError(413, 'CL_ERR_BODY_TOO_LARGE', 'body too large'));
         return;
       }
       chunks.push(chunk);
     };
     stream.on('data', onData);
-    stream.once('end', () => resolve(Buffer.concat(chunks)));
-    stream.once('error', reject);
+    stream.once('end', () => {
+      clearTimeout(timer);
+      resolve(Buffer.concat(chunks));
+    });
+    stream.once('error', (err) => {
+      clearTimeout(timer);
+      reject(new BodyError(400, DataPlaneErrorCode.protocol, (err as Error).message));
+    });
+    stream.once('close', () => clearTimeout(timer));
   });
 }
