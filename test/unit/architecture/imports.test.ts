@@ -105,6 +105,13 @@ describe('import graph', () => {
     expect(io.map(describeEdge)).toEqual([]);
   });
 
+  it('uses the generated API types in controller/ as types only', () => {
+    const runtime = internal.filter(
+      (e) => e.from.startsWith('controller/') && e.to.startsWith('imports/') && !e.typeOnly,
+    );
+    expect(runtime.map(describeEdge)).toEqual([]);
+  });
+
   it('lets nothing outside cli/ depend on the CLI', () => {
     const intoCli = internal.filter((e) => e.to.startsWith('cli/') && !e.from.startsWith('cli/'));
     expect(intoCli.map(describeEdge)).toEqual([]);
