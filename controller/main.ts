@@ -32,6 +32,7 @@ import { buildSnapshotContent } from './snapshot/builder';
 import { SnapshotPublisher } from './snapshot/publisher';
 import { SnapshotServer } from './snapshot/server';
 import { defaultCertificateFiles, firstDnsName, loadPeerIdentity } from './identity';
+import { CertificateWatcher } from './cert-files';
 import type { Import, Peer } from '../imports/clusterlink.net.types';
 import type { Pod, Service } from './k8s/core';
 
@@ -45,8 +46,10 @@ export interface ControlPlaneOptions {
   readonly namespace?: string;
   /** PEM of the fabric CA and this peer's certificate and key; else read from `certDir`. */
   readonly tls?: SnapshotTls;
-  /** Folder with ca.pem, cert.pem, key.pem. @default '/etc/clusterlink' */
+  /** Folder with ca.pem, cert.pem, key.pem (watched: new certificates apply without a restart). @default '/etc/clusterlink' */
   readonly certDir?: string;
+  /** How often the certificate files are compared besides file-system events. @default 3000 */
+  readonly certCheckIntervalMs?: number;
   /** This peer's labels (sent to other peers, used in policies). */
   readonly peerLabels?: Readonly<Record<string, string>>;
   readonly logLevel?: string;
@@ -110,7 +113,7 @@ export async function runControlPlane(options: ControlPlaneOptions = {}): Promis
   const peerIdentity = options.tls
     ? await loadPeerIdentityFromPem(options.tls)
     : await loadPeerIdentity(defaultCertificateFiles(options.certDir ?? '/etc/clusterlink'));
-  const tls = peerIdentity.tls;
+  let tls = peerIdentity.tls;
   const peerName = peerIdentity.peerName;
   const peerLabels = { ...(options.peerLabels ?? {}) };
   const gatewayPort = options.gatewayPort ?? 8443;
@@ -254,8 +257,7 @@ export async function runControlPlane(options: ControlPlaneOptions = {}): Promis
   };
   cache.exports.on('add', onExport).on('update', onExport).on('delete', onExport);
 
-  const onPeer = (obj: KubeObject) => {
-    peerQueueRef.add(keyOf(obj));
+  const probePeers = () =>
     monitor.setPeers(
       cache.peers
         .list()
@@ -263,6 +265,9 @@ export async function runControlPlane(options: ControlPlaneOptions = {}): Promis
         .map((p: Peer) => ({ name: p.metadata.name, gateways: p.spec?.gateways ?? [] })),
       tls,
     );
+  const onPeer = (obj: KubeObject) => {
+    peerQueueRef.add(keyOf(obj));
+    probePeers();
     updatePeerGauges();
     scheduleSnapshot();
   };
@@ -383,9 +388,27 @@ export async function runControlPlane(options: ControlPlaneOptions = {}): Promis
     port: options.snapshotPort ?? 9444,
     logger,
   });
+  // New certificate files (a Secret update) apply without a restart: to the snapshot (the data
+  // planes follow), the heartbeats and the snapshot port. Material given inline is not watched.
+  const certWatcher = options.tls
+    ? undefined
+    : new CertificateWatcher({
+        files: defaultCertificateFiles(options.certDir ?? '/etc/clusterlink'),
+        current: tls,
+        peerName,
+        intervalMs: options.certCheckIntervalMs,
+        logger,
+        onChange: (next) => {
+          tls = next.tls;
+          snapshotServer.setTls(tls);
+          probePeers();
+          scheduleSnapshot();
+        },
+      });
   let admin: AdminServer | undefined;
   try {
     await snapshotServer.start();
+    certWatcher?.start();
     admin = await startAdminServer({
       registry: metrics.registry,
       host: options.adminHost,
@@ -394,6 +417,7 @@ export async function runControlPlane(options: ControlPlaneOptions = {}): Promis
     });
   } catch (err) {
     closed = true;
+    certWatcher?.close();
     await Promise.allSettled([
       snapshotServer.close(),
       cache.stop(),
@@ -410,6 +434,7 @@ export async function runControlPlane(options: ControlPlaneOptions = {}): Promis
   const close = (): Promise<void> => {
     closing ??= (async () => {
       closed = true;
+      certWatcher?.close();
       clearInterval(gaugeTimer);
       if (snapshotTimer) clearTimeout(snapshotTimer);
       await Promise.all(queues.map((q) => q.stop()));

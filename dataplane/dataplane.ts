@@ -163,7 +163,13 @@ export class DataPlane {
     if (tlsChanged(this.current?.snapshot, snapshot)) {
       this.gateway.setTls(snapshot.tls);
       this.clientTls.update(snapshot.tls);
-      if (this.current) this.logger.info('certificates changed: new connections use the new ones');
+      if (this.current) {
+        this.logger.info('certificates changed: new connections use the new ones');
+        // Pooled sessions to remote gateways were authenticated under the old material: close them
+        // gracefully (tunnels on them continue; new tunnels open new sessions). acquire() would not
+        // reuse them anyway (older generation), this just does not wait for that.
+        this.pool.retainOnly(new Set());
+      }
     }
     for (const invalid of next.policy.invalid) {
       this.logger.warn(

@@ -26,19 +26,39 @@ export class SnapshotClient implements SnapshotSource {
   private readonly listeners = new Set<(s: GatewaySnapshot) => void>();
   private readonly abort = new AbortController();
   private loop: Promise<void> | undefined;
-  private readonly agent: https.Agent;
+  private agent: https.Agent;
+  private tls: SnapshotClientOptions['tls'];
   /** True while the last poll succeeded. */
   connected = false;
 
   constructor(private readonly options: SnapshotClientOptions) {
-    this.agent = new https.Agent({
+    this.tls = options.tls;
+    this.agent = this.createAgent();
+  }
+
+  private createAgent(): https.Agent {
+    return new https.Agent({
       keepAlive: true,
       maxSockets: 1,
-      ca: options.tls.ca,
-      cert: options.tls.cert,
-      key: options.tls.key,
-      servername: options.peerName,
+      ca: this.tls.ca,
+      cert: this.tls.cert,
+      key: this.tls.key,
+      servername: this.options.peerName,
     });
+  }
+
+  /**
+   * The snapshot carries this site's certificates, read by the control plane from the same Secrets
+   * as ours: when they change, the next polls use them, so the channel survives a certificate swap
+   * (the control plane's port takes the new ones too) without the data plane reading files.
+   */
+  private adoptTls(tls: SnapshotClientOptions['tls']): void {
+    if (tls.ca === this.tls.ca && tls.cert === this.tls.cert && tls.key === this.tls.key) return;
+    this.tls = tls;
+    const old = this.agent;
+    this.agent = this.createAgent();
+    old.destroy();
+    this.options.logger?.info('snapshot channel switches to the new certificates');
   }
 
   get snapshot(): GatewaySnapshot | undefined {
@@ -82,6 +102,7 @@ export class SnapshotClient implements SnapshotSource {
         failures = 0;
         if (s && s.version !== this.last?.version) {
           this.last = s;
+          this.adoptTls(s.tls);
           for (const l of [...this.listeners]) {
             try {
               l(s);

@@ -66,6 +66,14 @@ export class SnapshotServer {
     });
   }
 
+  /**
+   * New certificates for new connections. Long polls already open finish on theirs: the data plane
+   * learns the new material from the snapshot they deliver and reconnects with it.
+   */
+  setTls(tls: { readonly ca: string; readonly cert: string; readonly key: string }): void {
+    this.server.setSecureContext({ ca: tls.ca, cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' });
+  }
+
   get address(): { host: string; port: number } {
     const a = this.server.address() as AddressInfo;
     return { host: a.address, port: a.port };

@@ -90,6 +90,10 @@ export class GatewayServer {
   private readonly sessionPeers = new WeakMap<http2.Http2Session, string | undefined>();
   private readonly openStreams = new WeakMap<http2.Http2Session, number>();
   private closing = false;
+  /** HTTP/1.1 connections with a request in progress, and those to close once it is answered. */
+  private readonly h1Busy = new WeakSet<Duplex>();
+  private readonly h1Retired = new WeakSet<Duplex>();
+  private hasTls = false;
 
   constructor(
     private readonly ctx: GatewayContext,
@@ -135,7 +139,11 @@ export class GatewayServer {
     this.h2.on('stream', (stream, headers) => this.onStream(stream, headers));
   }
 
-  /** Installs new certificates for new connections; established connections keep theirs. */
+  /**
+   * Installs new certificates for new connections. Connections authenticated under the previous
+   * ones then serve no new work, so that a remote the new CA no longer trusts (or that no longer
+   * trusts us) cannot keep using them: see retireConnections.
+   */
   setTls(material: SnapshotTls): void {
     this.tlsServer.setSecureContext({
       ca: material.ca,
@@ -143,6 +151,38 @@ export class GatewayServer {
       key: material.key,
       minVersion: 'TLSv1.2',
     });
+    if (this.hasTls) this.retireConnections();
+    this.hasTls = true;
+  }
+
+  /**
+   * After a certificate change: h2 sessions get GOAWAY (their open streams, i.e. tunnels, continue;
+   * the remote opens a new session, handshaking against the new material); idle HTTP/1.1
+   * connections (kept-alive heartbeats, /authz) close, busy ones once answered; established
+   * HTTP/1.1 CONNECT tunnels continue. Every connection is retired, not only those whose peer the
+   * new CA rejects: a re-handshake per remote gateway is cheap and rare, and the handshake itself
+   * is then the only place that decides trust. (A handshake in progress at the swap completes on
+   * the old material, and is retired by the next change only.)
+   */
+  retireConnections(): { sessions: number; connections: number } {
+    let sessions = 0;
+    let connections = 0;
+    for (const session of this.sessions) {
+      if (session.closed || session.destroyed) continue;
+      session.close();
+      sessions++;
+    }
+    for (const socket of this.sockets) {
+      if (socket.destroyed || socket.alpnProtocol === 'h2') continue;
+      if ((socket as { clTunnel?: boolean }).clTunnel === true) continue;
+      connections++;
+      if (this.h1Busy.has(socket)) this.h1Retired.add(socket);
+      else socket.end();
+    }
+    if (sessions + connections > 0) {
+      this.ctx.logger.info({ sessions, connections }, 'certificates changed: earlier connections retired');
+    }
+    return { sessions, connections };
   }
 
   listen(): Promise<AddressInfo> {
@@ -242,7 +282,12 @@ export class GatewayServer {
 
   private onHttp1Request(req: http.IncomingMessage, res: http.ServerResponse): void {
     clearHeaderTimer(req.socket);
-    res.once('finish', () => this.armHeaderTimer(req.socket));
+    this.h1Busy.add(req.socket);
+    res.once('finish', () => {
+      this.h1Busy.delete(req.socket);
+      if (this.h1Retired.has(req.socket)) req.socket.end();
+      else this.armHeaderTimer(req.socket);
+    });
     const send = (r: SimpleResponse): void => {
       if (res.headersSent) return;
       res.writeHead(r.status, { ...r.headers, 'content-length': Buffer.byteLength(r.body) });
