@@ -133,7 +133,11 @@ async function measurePath(
         f.idleKbA = (rssBytes(a) - rssA) / 1024 / n;
         f.idleKbB = (rssBytes(b) - rssB) / 1024 / n;
       }
-      if (idle.failed) log(`  ${p.name} idle: ${idle.failed} of ${settings.idleTunnels} tunnels failed`);
+      if (idle.failed) {
+        log(
+          `  ${p.name} idle: ${idle.failed} of ${settings.idleTunnels} tunnels failed (${idle.firstError ?? 'timeout or closed'})`,
+        );
+      }
       await idle.close();
       await sleep(1000); // let the gateways release them before the load tests
     }
@@ -238,6 +242,7 @@ async function main(): Promise<void> {
       anchorCerts,
       pki,
       variants: settings.variants,
+      logDir: out,
       nodeFlags: [
         ...(process.env.SITE_NODE_FLAGS ?? '').split(/\s+/).filter(Boolean),
         ...(settings.profile ? ['--cpu-prof', `--cpu-prof-dir=${path.join(out, 'profiles')}`] : []),

@@ -12,6 +12,7 @@
  */
 import { fstatSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
+import pino from 'pino';
 import { Registry } from 'prom-client';
 import type { GatewaySnapshot } from '../controller/api/snapshot';
 import { createLogger } from '../controller/log';
@@ -82,7 +83,12 @@ async function main(): Promise<void> {
     gatewayHost: '127.0.0.1',
     gatewayPort: config.gatewayPort ?? 0,
     metricsRegistry: new Registry(),
-    logger: createLogger({ level: process.env.CLUSTERLINK_LOG_LEVEL ?? 'warn', name: 'bench-site' }),
+    // Logs to stderr (stdout carries the SITE line); the benchmark keeps them in its output folder.
+    logger: createLogger({
+      level: process.env.CLUSTERLINK_LOG_LEVEL ?? 'warn',
+      name: 'bench-site',
+      destination: pino.destination(2),
+    }),
     forceHttp1: config.forceHttp1,
   });
   await dataPlane.start();
@@ -93,11 +99,16 @@ async function main(): Promise<void> {
     if (!a) throw new Error(`import ${i.name} has no listener`);
     imports[i.name] = a.port;
   }
+  // The benchmark asks for a full GC before it samples RSS (memory per idle tunnel); needs --expose-gc.
+  // Installed before the SITE line: the benchmark may signal as soon as it reads it.
+  process.on('SIGUSR2', () => {
+    (globalThis as { gc?: () => void }).gc?.();
+    const m = process.memoryUsage();
+    process.stderr.write(`MEM ${JSON.stringify({ ...m, tunnels: dataPlane.activeTunnels })}\n`);
+  });
+
   const ready: SiteReady = { pid: process.pid, gateway: dataPlane.gatewayAddress, imports };
   process.stdout.write(`SITE ${JSON.stringify(ready)}\n`);
-
-  // The benchmark asks for a full GC before it samples RSS (memory per idle tunnel); needs --expose-gc.
-  process.on('SIGUSR2', () => (globalThis as { gc?: () => void }).gc?.());
 
   let stopping = false;
   const stop = (): void => {

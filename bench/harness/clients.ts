@@ -98,16 +98,20 @@ export async function openIdleTunnels(
   port: number,
   count: number,
   timeoutMs = 30_000,
-): Promise<{ sockets: net.Socket[]; failed: number; close(): Promise<void> }> {
+): Promise<{ sockets: net.Socket[]; failed: number; firstError?: string; close(): Promise<void> }> {
   const sockets: net.Socket[] = [];
   let failed = 0;
+  let firstError: string | undefined;
   const deadline = Date.now() + timeoutMs;
   const openOne = (): Promise<void> =>
     new Promise((resolve) => {
       const s = net.connect({ port, host: '127.0.0.1', noDelay: true });
       let got = '';
       const timer = setTimeout(() => fail(), Math.max(1, deadline - Date.now()));
+      let settled = false;
       const fail = (): void => {
+        if (settled) return;
+        settled = true;
         clearTimeout(timer);
         failed++;
         s.destroy();
@@ -116,7 +120,8 @@ export async function openIdleTunnels(
       s.once('connect', () => s.write('PING\r\n'));
       s.on('data', (d: Buffer) => {
         got += d.toString();
-        if (got.includes('+PONG\r\n')) {
+        if (!settled && got.includes('+PONG\r\n')) {
+          settled = true;
           clearTimeout(timer);
           s.removeAllListeners('data');
           s.on('error', () => undefined);
@@ -124,7 +129,10 @@ export async function openIdleTunnels(
           resolve();
         }
       });
-      s.once('error', fail);
+      s.once('error', (err: Error) => {
+        firstError ??= err.message;
+        fail();
+      });
       s.once('close', () => (got.includes('+PONG') ? undefined : fail()));
     });
   // 32 at a time: fast, without a SYN storm that would measure the accept queue instead.
@@ -139,6 +147,7 @@ export async function openIdleTunnels(
   return {
     sockets,
     failed,
+    firstError,
     close: async () => {
       await Promise.all(
         sockets.map(

@@ -8,7 +8,7 @@
  * - ours-h1: the same, forced onto the compatible HTTP/1.1 protocol (one TLS connection per tunnel).
  */
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { firstLine, portFree, waitForPort, type Children } from './proc';
 import { exportingSite, importingSite, type BenchPki, type ServiceName } from './snapshots';
@@ -36,6 +36,8 @@ export interface PathEnv {
   readonly pki: BenchPki;
   /** Extra node flags for our site processes (e.g. --cpu-prof). */
   readonly nodeFlags: readonly string[];
+  /** Where our gateways' stderr goes (one file per site). */
+  readonly logDir: string;
   /** Tuning experiments: variant name -> constants of dataplane/tuning.ts to override. */
   readonly variants: Record<string, Record<string, number>>;
 }
@@ -119,6 +121,9 @@ async function startSite(
     stdio: ['pipe', 'pipe', 'pipe'],
     env: tuning ? { ...process.env, BENCH_TUNING: JSON.stringify(tuning) } : process.env,
   });
+  const logFile = path.join(env.logDir, `${label}.log`);
+  child.stderr!.pipe(createWriteStream(logFile, { flags: 'a' }));
+  child.once('exit', (code, signal) => appendFileSync(logFile, `EXIT code=${code} signal=${signal}\n`));
   try {
     const ready = JSON.parse(await firstLine(child, 'SITE ', 20_000)) as SiteReady;
     return { child, ready };

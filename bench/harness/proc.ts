@@ -199,7 +199,7 @@ export function firstLine(child: ChildProcess, prefix: string, timeoutMs: number
       child.off('exit', onExit);
       // Keep draining the pipes so the child never blocks on a full pipe.
       child.stdout!.resume();
-      child.stderr!.resume();
+      if (child.stderr!.listenerCount('data') === 0 && !child.stderr!.readableFlowing) child.stderr!.resume();
       if (err) reject(err);
       else resolve(line!);
     }
