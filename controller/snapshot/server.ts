@@ -44,6 +44,9 @@ export class SnapshotServer {
   private readonly sockets = new Set<Socket>();
   private unsubscribe: (() => void) | undefined;
   private closed = false;
+  /** Grows with every certificate change; connections of an older one close after their answer. */
+  private tlsEpoch = 0;
+  private readonly connectionEpoch = new WeakMap<object, number>();
 
   constructor(private readonly options: SnapshotServerOptions) {
     this.server = https.createServer(
@@ -61,17 +64,29 @@ export class SnapshotServer {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
     });
+    this.server.on('secureConnection', (s: TLSSocket) => this.connectionEpoch.set(s, this.tlsEpoch));
     this.server.on('tlsClientError', (err) => {
       options.logger?.debug({ err: err.message }, 'snapshot client TLS failure');
     });
   }
 
   /**
-   * New certificates for new connections. Long polls already open finish on theirs: the data plane
-   * learns the new material from the snapshot they deliver and reconnects with it.
+   * New certificates for new connections. Connections authenticated under the old ones close: idle
+   * ones now, long polls after their answer (which carries the new material: the data plane then
+   * reconnects with it).
    */
   setTls(tls: { readonly ca: string; readonly cert: string; readonly key: string }): void {
     this.server.setSecureContext({ ca: tls.ca, cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' });
+    this.tlsEpoch++;
+    this.server.closeIdleConnections();
+  }
+
+  /** Asks the client not to reuse a connection opened before the last certificate change. */
+  private closeIfOutdated(
+    req: import('node:http').IncomingMessage,
+    res: import('node:http').ServerResponse,
+  ): void {
+    if (this.connectionEpoch.get(req.socket) !== this.tlsEpoch) res.setHeader('connection', 'close');
   }
 
   get address(): { host: string; port: number } {
@@ -116,6 +131,7 @@ export class SnapshotServer {
     const after = Number(url.searchParams.get('after') ?? '0');
     const send = (s: GatewaySnapshot) => {
       const body = s === this.current ? this.body : JSON.stringify(s);
+      this.closeIfOutdated(req, res);
       res
         .writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
         .end(body);
@@ -131,6 +147,7 @@ export class SnapshotServer {
     };
     const timer = setTimeout(() => {
       this.waiters.delete(waiter);
+      this.closeIfOutdated(req, res);
       res.writeHead(204).end();
     }, this.options.longPollMs ?? LONG_POLL_MS);
     this.waiters.add(waiter);
