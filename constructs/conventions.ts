@@ -1,34 +1,12 @@
 /**
- * Deployment conventions every part of ClusterLink agrees on in Kubernetes mode: names, ports,
- * labels and paths. The controller, the CLI and the constructs read them from here.
+ * Deployment conventions of the construct library: the shared names, ports, labels and paths
+ * (controller/api/conventions.ts, also read by the control plane, data plane and CLI) and the
+ * labels every object of a gateway install carries.
  */
 
-export const CLUSTERLINK_VERSION = '0.1.0';
+import { NAME_LABEL, PART_OF_LABEL, PART_OF_VALUE } from '../controller/api/conventions';
 
-export const DEFAULT_NAMESPACE = 'clusterlink-system';
-export const DEFAULT_IMAGE = `ghcr.io/clusterlink-ts/clusterlink:${CLUSTERLINK_VERSION}`;
-
-export const CONTROLPLANE_NAME = 'cl-controlplane';
-export const DATAPLANE_NAME = 'cl-dataplane';
-export const PART_OF_LABEL = 'app.kubernetes.io/part-of';
-export const PART_OF_VALUE = 'clusterlink';
-export const NAME_LABEL = 'app.kubernetes.io/name';
-export const COMPONENT_LABEL = 'app.kubernetes.io/component';
-
-/** The gateway Service port peers connect to, and the non-root container port behind it. */
-export const GATEWAY_SERVICE_PORT = 443;
-export const GATEWAY_CONTAINER_PORT = 8443;
-/** The control plane serves data-plane snapshots here (mTLS, the site's peer certificate). */
-export const SNAPSHOT_PORT = 9444;
-/** /healthz, /readyz and /metrics of both processes. */
-export const ADMIN_PORT = 9090;
-
-export const CERT_DIR = '/etc/clusterlink';
-export const FABRIC_SECRET = 'cl-fabric';
-export const PEER_SECRET = 'cl-peer';
-export const CA_FILE = 'ca.pem';
-export const CERT_FILE = 'cert.pem';
-export const KEY_FILE = 'key.pem';
+export * from '../controller/api/conventions';
 
 /** Labels shared by every object of a gateway install. */
 export function commonLabels(name: string): Record<string, string> {

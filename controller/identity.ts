@@ -8,6 +8,7 @@ import { promises as fs } from 'node:fs';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import * as path from 'node:path';
 import type { SnapshotTls } from './api/snapshot';
+import { CA_FILE, CERT_FILE, KEY_FILE } from './api/conventions';
 
 export interface CertificateFiles {
   readonly ca: string;
@@ -16,7 +17,7 @@ export interface CertificateFiles {
 }
 
 export function defaultCertificateFiles(dir: string): CertificateFiles {
-  return { ca: path.join(dir, 'ca.pem'), cert: path.join(dir, 'cert.pem'), key: path.join(dir, 'key.pem') };
+  return { ca: path.join(dir, CA_FILE), cert: path.join(dir, CERT_FILE), key: path.join(dir, KEY_FILE) };
 }
 
 export interface PeerIdentity {

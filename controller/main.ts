@@ -35,8 +35,15 @@ import { defaultCertificateFiles, firstDnsName, loadPeerIdentity } from './ident
 import { CertificateWatcher } from './cert-files';
 import type { Import, Peer } from '../imports/clusterlink.net.types';
 import type { Pod, Service } from './k8s/core';
+import {
+  ADMIN_PORT,
+  CERT_DIR,
+  DEFAULT_NAMESPACE,
+  GATEWAY_CONTAINER_PORT,
+  SNAPSHOT_PORT,
+} from './api/conventions';
 
-export const DEFAULT_NAMESPACE = 'clusterlink-system';
+export { DEFAULT_NAMESPACE };
 
 export interface ControlPlaneOptions {
   /** A loaded kubeconfig; else `kubeconfigPath`; else in-cluster / $KUBECONFIG / ~/.kube/config. */
@@ -112,13 +119,19 @@ export async function runControlPlane(options: ControlPlaneOptions = {}): Promis
   const identity = options.identity ?? `${hostname()}-${randomBytes(4).toString('hex')}`;
   const peerIdentity = options.tls
     ? await loadPeerIdentityFromPem(options.tls)
-    : await loadPeerIdentity(defaultCertificateFiles(options.certDir ?? '/etc/clusterlink'));
+    : await loadPeerIdentity(defaultCertificateFiles(options.certDir ?? CERT_DIR));
   let tls = peerIdentity.tls;
   const peerName = peerIdentity.peerName;
   const peerLabels = { ...(options.peerLabels ?? {}) };
-  const gatewayPort = options.gatewayPort ?? 8443;
-  const adminPort = options.adminPort ?? 9090;
-  const reservedPorts = new Set([gatewayPort, adminPort, options.snapshotPort ?? 9444, 9090, 9444]);
+  const gatewayPort = options.gatewayPort ?? GATEWAY_CONTAINER_PORT;
+  const adminPort = options.adminPort ?? ADMIN_PORT;
+  const reservedPorts = new Set([
+    gatewayPort,
+    adminPort,
+    options.snapshotPort ?? SNAPSHOT_PORT,
+    ADMIN_PORT,
+    SNAPSHOT_PORT,
+  ]);
 
   const client = new KubeClient(loadKubeConfig(options));
   const metrics = new ControlPlaneMetrics({ registry: options.registry });
@@ -385,7 +398,7 @@ export async function runControlPlane(options: ControlPlaneOptions = {}): Promis
     tls,
     peerName,
     host: options.snapshotHost,
-    port: options.snapshotPort ?? 9444,
+    port: options.snapshotPort ?? SNAPSHOT_PORT,
     logger,
   });
   // New certificate files (a Secret update) apply without a restart: to the snapshot (the data
@@ -393,7 +406,7 @@ export async function runControlPlane(options: ControlPlaneOptions = {}): Promis
   const certWatcher = options.tls
     ? undefined
     : new CertificateWatcher({
-        files: defaultCertificateFiles(options.certDir ?? '/etc/clusterlink'),
+        files: defaultCertificateFiles(options.certDir ?? CERT_DIR),
         current: tls,
         peerName,
         intervalMs: options.certCheckIntervalMs,

@@ -14,9 +14,10 @@ import { Progress } from '../progress';
 import { collect, oneOf, parseLabels, parsePort, parsePositiveInt, requireDnsLabel } from '../validate';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
+import { CONTROLPLANE_NAME, DATAPLANE_NAME, DEFAULT_NAMESPACE } from '../../controller/api/conventions';
 
 const INGRESS_TYPES: readonly GatewayServiceType[] = ['ClusterIP', 'NodePort', 'LoadBalancer'];
-const DEPLOYMENTS = ['cl-controlplane', 'cl-dataplane'];
+const DEPLOYMENTS = [CONTROLPLANE_NAME, DATAPLANE_NAME];
 
 interface DeployFlags {
   name: string;
@@ -81,7 +82,7 @@ export function deployCommand(ctx: CliContext): Command {
     .requiredOption('--name <name>', 'peer name (its certificate must exist: clusterlink create peer-cert)')
     .option('--fabric <name>', 'fabric name', DEFAULT_FABRIC)
     .option('--path <dir>', 'directory holding the fabric and peer certificates', '.')
-    .option('--namespace <ns>', 'namespace of the gateway', 'clusterlink-system')
+    .option('--namespace <ns>', 'namespace of the gateway', DEFAULT_NAMESPACE)
     .option('--ingress <type>', 'gateway Service type: ClusterIP, NodePort or LoadBalancer', 'LoadBalancer')
     .option(
       '--ingress-port <port>',
@@ -169,7 +170,7 @@ export function deleteCommand(ctx: CliContext): Command {
     .command('peer')
     .description('delete what `clusterlink deploy peer` created (the CRDs only with --delete-crds)')
     .requiredOption('--name <name>', 'peer name')
-    .option('--namespace <ns>', 'namespace of the gateway', 'clusterlink-system')
+    .option('--namespace <ns>', 'namespace of the gateway', DEFAULT_NAMESPACE)
     .option(
       '--delete-crds',
       'also delete the CRDs, and with them every Peer, Export, Import and policy in the cluster',

@@ -8,6 +8,7 @@ import { CliError, usageError } from '../errors';
 import type { CliContext } from '../context';
 import { collect, parseLabels, parsePort, parsePositiveInt } from '../validate';
 import { waitForShutdownSignal } from '../signals';
+import { ADMIN_PORT, GATEWAY_CONTAINER_PORT } from '../../controller/api/conventions';
 
 interface GatewayFlags {
   config: string;
@@ -35,11 +36,14 @@ export function gatewayCommand(ctx: CliContext): Command {
     )
     .option('--listen-host <host>', 'address Import listeners bind to', '127.0.0.1')
     .option('--gateway-host <host>', 'address of the gateway port (default: all interfaces)')
-    .option('--gateway-port <port>', 'gateway port for other peers (env CL_GATEWAY_PORT; default 8443)')
+    .option(
+      '--gateway-port <port>',
+      `gateway port for other peers (env CL_GATEWAY_PORT; default ${GATEWAY_CONTAINER_PORT})`,
+    )
     .option('--admin-host <host>', 'address of the admin port', '127.0.0.1')
     .option(
       '--admin-port <port>',
-      'admin port: /status, /metrics, /healthz, /readyz (env CL_ADMIN_PORT; default 9090)',
+      `admin port: /status, /metrics, /healthz, /readyz (env CL_ADMIN_PORT; default ${ADMIN_PORT})`,
     )
     .option('--ca <file>', 'fabric CA certificate (default: <config>/ca.pem)')
     .option('--cert <file>', "this peer's certificate (default: <config>/cert.pem)")
@@ -101,9 +105,12 @@ export async function gatewayOptions(flags: GatewayFlags, env: NodeJS.ProcessEnv
     listenHost: flags.listenHost,
     gatewayHost: flags.gatewayHost,
     gatewayPort:
-      gatewayPort !== undefined ? parsePort('--gateway-port', gatewayPort, { allowZero: true }) : 8443,
+      gatewayPort !== undefined
+        ? parsePort('--gateway-port', gatewayPort, { allowZero: true })
+        : GATEWAY_CONTAINER_PORT,
     adminHost: flags.adminHost,
-    adminPort: adminPort !== undefined ? parsePort('--admin-port', adminPort, { allowZero: true }) : 9090,
+    adminPort:
+      adminPort !== undefined ? parsePort('--admin-port', adminPort, { allowZero: true }) : ADMIN_PORT,
     certificates: { ca: flags.ca, cert: flags.cert, key: flags.key },
     peerLabels: labels,
     logger: level ? createLogger({ level }) : undefined,

@@ -10,6 +10,7 @@ import { fetchGatewayStatus } from '../status/gateway-source';
 import { kubernetesStatus } from '../status/kube-source';
 import { collect, oneOf, parseLabels } from '../validate';
 import { OUTPUT_FORMATS, type OutputFormat } from '../status/format';
+import { DEFAULT_NAMESPACE } from '../../controller/api/conventions';
 
 interface ExplainFlags {
   import: string;
@@ -53,7 +54,7 @@ export function policyCommand(ctx: CliContext): Command {
       'the importing site is this Kubernetes cluster (default kubeconfig otherwise)',
     )
     .option('--context <name>', 'kubeconfig context')
-    .option('--gateway-namespace <ns>', 'namespace of the gateway in Kubernetes', 'clusterlink-system')
+    .option('--gateway-namespace <ns>', 'namespace of the gateway in Kubernetes', DEFAULT_NAMESPACE)
     .option('--client-namespace <ns>', "the client workload's namespace (omit: unidentified client)")
     .option('--client-service-account <sa>', "the client workload's service account", 'default')
     .option('--client-label <k=v>', 'a label of the client workload, repeatable', collect, [])

@@ -13,6 +13,13 @@ import type { CliContext } from '../context';
 import { CliError, usageError } from '../errors';
 import { waitForShutdownSignal } from '../signals';
 import { collect, parseLabels, parsePort } from '../validate';
+import {
+  ADMIN_PORT,
+  CERT_DIR,
+  CONTROLPLANE_NAME,
+  GATEWAY_CONTAINER_PORT,
+  SNAPSHOT_PORT,
+} from '../../controller/api/conventions';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
@@ -48,18 +55,21 @@ export function controlPlaneCommand(ctx: CliContext): Command {
     )
     .option('--namespace <ns>', 'gateway namespace (env CL_NAMESPACE)')
     .option('--kubeconfig <file>', 'kubeconfig (env KUBECONFIG; default in-cluster)')
-    .option('--cert-dir <dir>', 'ca.pem, cert.pem, key.pem (env CL_CERT_DIR; default /etc/clusterlink)')
+    .option('--cert-dir <dir>', `ca.pem, cert.pem, key.pem (env CL_CERT_DIR; default ${CERT_DIR})`)
     .option(
       '--peer-label <k=v>',
       'a label of this peer, repeatable (env CL_PEER_LABELS "k=v,k2=v2")',
       collect,
       [],
     )
-    .option('--admin-port <port>', 'health and metrics (env CL_ADMIN_PORT; default 9090)')
-    .option('--snapshot-port <port>', 'snapshots for the data planes (env CL_SNAPSHOT_PORT; default 9444)')
+    .option('--admin-port <port>', `health and metrics (env CL_ADMIN_PORT; default ${ADMIN_PORT})`)
+    .option(
+      '--snapshot-port <port>',
+      `snapshots for the data planes (env CL_SNAPSHOT_PORT; default ${SNAPSHOT_PORT})`,
+    )
     .option(
       '--gateway-port <port>',
-      "the data plane's gateway container port, never given to an Import (env CL_GATEWAY_PORT; default 8443)",
+      `the data plane's gateway container port, never given to an Import (env CL_GATEWAY_PORT; default ${GATEWAY_CONTAINER_PORT})`,
     )
     .option('--log-level <level>', 'log level (env CL_LOG_LEVEL)')
     .action(
@@ -84,9 +94,13 @@ export function controlPlaneCommand(ctx: CliContext): Command {
             ...(env.CL_PEER_LABELS ? [env.CL_PEER_LABELS] : []),
             ...flags.peerLabel,
           ]),
-          adminPort: port('--admin-port', flags.adminPort ?? env.CL_ADMIN_PORT, 9090),
-          snapshotPort: port('--snapshot-port', flags.snapshotPort ?? env.CL_SNAPSHOT_PORT, 9444),
-          gatewayPort: port('--gateway-port', flags.gatewayPort ?? env.CL_GATEWAY_PORT, 8443),
+          adminPort: port('--admin-port', flags.adminPort ?? env.CL_ADMIN_PORT, ADMIN_PORT),
+          snapshotPort: port('--snapshot-port', flags.snapshotPort ?? env.CL_SNAPSHOT_PORT, SNAPSHOT_PORT),
+          gatewayPort: port(
+            '--gateway-port',
+            flags.gatewayPort ?? env.CL_GATEWAY_PORT,
+            GATEWAY_CONTAINER_PORT,
+          ),
           logLevel: logLevel(flags.logLevel, env),
         };
         const cp = await runControlPlane(options).catch((err: unknown) => {
@@ -107,11 +121,11 @@ export function dataPlaneCommand(ctx: CliContext): Command {
     .description('run a data-plane replica of a gateway (normally inside the cl-dataplane Deployment)')
     .option(
       '--controlplane <host:port>',
-      "the control plane's snapshot service (env CL_CONTROLPLANE; default cl-controlplane:9444)",
+      `the control plane's snapshot service (env CL_CONTROLPLANE; default ${CONTROLPLANE_NAME}:${SNAPSHOT_PORT})`,
     )
-    .option('--cert-dir <dir>', 'ca.pem, cert.pem, key.pem (env CL_CERT_DIR; default /etc/clusterlink)')
-    .option('--gateway-port <port>', 'gateway port (env CL_GATEWAY_PORT; default 8443)')
-    .option('--admin-port <port>', 'health and metrics (env CL_ADMIN_PORT; default 9090)')
+    .option('--cert-dir <dir>', `ca.pem, cert.pem, key.pem (env CL_CERT_DIR; default ${CERT_DIR})`)
+    .option('--gateway-port <port>', `gateway port (env CL_GATEWAY_PORT; default ${GATEWAY_CONTAINER_PORT})`)
+    .option('--admin-port <port>', `health and metrics (env CL_ADMIN_PORT; default ${ADMIN_PORT})`)
     .option('--log-level <level>', 'log level (env CL_LOG_LEVEL)')
     .action(
       async (flags: {
@@ -124,8 +138,12 @@ export function dataPlaneCommand(ctx: CliContext): Command {
         const env = ctx.env;
         const level = logLevel(flags.logLevel, env);
         const logger = level ? createLogger({ level }) : undefined;
-        const gatewayPort = port('--gateway-port', flags.gatewayPort ?? env.CL_GATEWAY_PORT, 8443);
-        const adminPort = port('--admin-port', flags.adminPort ?? env.CL_ADMIN_PORT, 9090);
+        const gatewayPort = port(
+          '--gateway-port',
+          flags.gatewayPort ?? env.CL_GATEWAY_PORT,
+          GATEWAY_CONTAINER_PORT,
+        );
+        const adminPort = port('--admin-port', flags.adminPort ?? env.CL_ADMIN_PORT, ADMIN_PORT);
         const source = await connectToControlPlane({
           controlPlane: flags.controlplane ?? env.CL_CONTROLPLANE,
           certDir: flags.certDir ?? env.CL_CERT_DIR,

@@ -5,6 +5,7 @@ import { formatStatus, OUTPUT_FORMATS, type OutputFormat } from '../status/forma
 import { fetchGatewayStatus } from '../status/gateway-source';
 import { kubernetesStatus } from '../status/kube-source';
 import { oneOf } from '../validate';
+import { DEFAULT_NAMESPACE } from '../../controller/api/conventions';
 
 export function statusCommand(ctx: CliContext): Command {
   return new Command('status')
@@ -17,7 +18,7 @@ export function statusCommand(ctx: CliContext): Command {
     )
     .option('--kubeconfig <file>', 'kubeconfig (default: $KUBECONFIG or ~/.kube/config)')
     .option('--context <name>', 'kubeconfig context')
-    .option('--namespace <ns>', 'the gateway namespace, where Peers live', 'clusterlink-system')
+    .option('--namespace <ns>', 'the gateway namespace, where Peers live', DEFAULT_NAMESPACE)
     .option('-o, --output <format>', 'table, json or yaml', 'table')
     .action(
       async (flags: {

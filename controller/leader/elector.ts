@@ -11,6 +11,7 @@ import { isConflict, isNotFound } from '../k8s/errors';
 import type { KubeObject } from '../k8s/object';
 import { collectionPath, objectPath, Resources } from '../k8s/resources';
 import { decide, nextSpec, observe, releasedSpec, type LeaseSpec, type ObservedRecord } from './lease';
+import { CONTROLPLANE_NAME } from '../api/conventions';
 
 export interface LeaderElectorOptions {
   readonly namespace: string;
@@ -61,7 +62,7 @@ export class LeaderElector extends EventEmitter<LeaderElectorEvents> {
   }
 
   private get name(): string {
-    return this.options.leaseName ?? 'cl-controlplane';
+    return this.options.leaseName ?? CONTROLPLANE_NAME;
   }
 
   private get duration(): number {

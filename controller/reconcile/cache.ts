@@ -15,9 +15,10 @@ import type { EndpointSlice, Pod, Service } from '../k8s/core';
 import { Informer, type InformerOptions } from '../k8s/informer';
 import { Resources } from '../k8s/resources';
 import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/labels';
+import { DATAPLANE_NAME } from '../api/conventions';
 
 export const DATAPLANE_APP_LABEL = 'app.kubernetes.io/name';
-export const DATAPLANE_APP_VALUE = 'cl-dataplane';
+export const DATAPLANE_APP_VALUE = DATAPLANE_NAME;
 
 export interface ClusterCacheOptions {
   /** The gateway namespace (Peers, data-plane pods). */

@@ -9,6 +9,7 @@ import { backoffDelay, sleep } from '../k8s/backoff';
 import type { Logger } from '../log';
 import { defaultCertificateFiles, loadPeerIdentity } from '../identity';
 import { parseSnapshot, SNAPSHOT_PATH } from './wire';
+import { CERT_DIR, CONTROLPLANE_NAME, SNAPSHOT_PORT } from '../api/conventions';
 
 export interface SnapshotClientOptions {
   readonly host: string;
@@ -162,7 +163,7 @@ export class SnapshotClient implements SnapshotSource {
 }
 
 /** "host:port" or "[v6]:port" -> parts; throws a clear error otherwise. */
-export function parseHostPort(text: string, defaultPort = 9444): { host: string; port: number } {
+export function parseHostPort(text: string, defaultPort = SNAPSHOT_PORT): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(text.trim());
   const port = m?.[3] ? Number(m[3]) : defaultPort;
   if (!m || port < 1 || port > 65535) {
@@ -183,8 +184,8 @@ export async function connectToControlPlane(options: {
   readonly certDir?: string;
   readonly logger?: Logger;
 }): Promise<SnapshotClient> {
-  const identity = await loadPeerIdentity(defaultCertificateFiles(options.certDir ?? '/etc/clusterlink'));
-  const { host, port } = parseHostPort(options.controlPlane ?? 'cl-controlplane:9444');
+  const identity = await loadPeerIdentity(defaultCertificateFiles(options.certDir ?? CERT_DIR));
+  const { host, port } = parseHostPort(options.controlPlane ?? `${CONTROLPLANE_NAME}:${SNAPSHOT_PORT}`);
   return new SnapshotClient({
     host,
     port,

@@ -25,6 +25,7 @@ import type { StatusReport } from './report';
 import { buildStandaloneSnapshot } from './snapshot';
 import { buildStatusReport } from './status';
 import { DirectoryWatcher } from './watch';
+import { ADMIN_PORT, GATEWAY_CONTAINER_PORT } from '../api/conventions';
 
 export interface StandaloneGatewayOptions {
   /** The configuration directory. */
@@ -90,7 +91,7 @@ export class StandaloneGateway extends EventEmitter {
     };
     this.dataPlane = new DataPlane({
       gatewayHost: options.gatewayHost,
-      gatewayPort: options.gatewayPort ?? 8443,
+      gatewayPort: options.gatewayPort ?? GATEWAY_CONTAINER_PORT,
       metricsRegistry: this.registry,
       logger: options.logger,
     });
@@ -121,7 +122,7 @@ export class StandaloneGateway extends EventEmitter {
     await this.dataPlane.start();
     this.admin = await startAdminServer({
       host: this.options.adminHost ?? '127.0.0.1',
-      port: this.options.adminPort ?? 9090,
+      port: this.options.adminPort ?? ADMIN_PORT,
       registry: this.registry,
       isReady: () => this.dataPlane.ready,
       // Read by `clusterlink status --gateway URL`.

@@ -8,10 +8,13 @@ import { findCycles, readImportGraph, type ImportEdge, type ImportGraph } from '
 const graph = readImportGraph(['constructs', 'controller', 'dataplane', 'cli']);
 const internal = graph.edges.filter((e) => !e.external);
 
+/** Constants shared by manifests (constructs/) and code alike. */
+const VOCABULARY = ['controller/api/labels.ts', 'controller/api/conventions.ts'];
+
 /** Where a file may import from, by the longest matching prefix of the importing file. */
 const ALLOWED: readonly { from: string; to: readonly string[] }[] = [
-  // controller/api/labels.ts is the shared vocabulary (group, labels, attributes) and imports nothing.
-  { from: 'constructs/', to: ['constructs/', 'imports/', 'controller/api/labels.ts'] },
+  // The shared vocabulary (API group, labels, attributes; names, ports, paths), which imports nothing.
+  { from: 'constructs/', to: ['constructs/', 'imports/', ...VOCABULARY] },
   { from: 'controller/api/', to: ['controller/api/', 'controller/policy/types.ts'] },
   { from: 'controller/policy/', to: ['controller/policy/', 'controller/api/'] },
   { from: 'controller/lb/', to: ['controller/lb/', 'controller/api/'] },
@@ -103,6 +106,10 @@ describe('import graph', () => {
       (e) => e.external && !e.typeOnly && PURE.some((p) => e.from.startsWith(p)) && IO_MODULES.test(e.to),
     );
     expect(io.map(describeEdge)).toEqual([]);
+  });
+
+  it('keeps the shared vocabulary free of imports', () => {
+    expect(graph.edges.filter((e) => VOCABULARY.includes(e.from)).map(describeEdge)).toEqual([]);
   });
 
   it('uses the generated API types in controller/ as types only', () => {
