@@ -5,6 +5,7 @@ import type { AccessPolicySpec, WorkloadSetOrSelector } from '../imports/cluster
 import { POLICY_ACTIONS } from './crds/kinds';
 import { checkDnsLabel, checkLabels, checkObjectName, defined } from './validation';
 import { checkWorkloads } from './workloads';
+import { objectMetadata } from './metadata';
 
 export type PolicyAction = AccessPolicySpec['action'];
 
@@ -63,11 +64,7 @@ export class AccessPolicy extends Construct {
     super(scope, id);
     this.namespace = props.namespace ?? Chart.of(this).namespace;
     this.resource = new cl.AccessPolicy(this, 'Resource', {
-      metadata: {
-        ...(props.name !== undefined ? { name: props.name } : {}),
-        ...(this.namespace !== undefined ? { namespace: this.namespace } : {}),
-        ...(props.labels ? { labels: { ...props.labels } } : {}),
-      },
+      metadata: objectMetadata({ name: props.name, namespace: this.namespace, labels: props.labels }),
       spec: policySpec(props),
     });
     this.node.addValidation({ validate: () => policyErrors('AccessPolicy', props, this.namespace) });

@@ -9,6 +9,7 @@ import {
   checkServiceName,
   defined,
 } from './validation';
+import { objectMetadata } from './metadata';
 
 /** Properties of {@link Export}. */
 export interface ExportProps {
@@ -35,11 +36,7 @@ export class Export extends Construct {
     this.name = props.name;
     this.namespace = props.namespace ?? Chart.of(this).namespace;
     this.resource = new cl.Export(this, 'Resource', {
-      metadata: {
-        name: props.name,
-        ...(this.namespace !== undefined ? { namespace: this.namespace } : {}),
-        ...(props.labels ? { labels: { ...props.labels } } : {}),
-      },
+      metadata: objectMetadata({ name: props.name, namespace: this.namespace, labels: props.labels }),
       spec: {
         ...(props.host !== undefined ? { host: props.host } : {}),
         ...(props.port !== undefined ? { port: props.port } : {}),

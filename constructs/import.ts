@@ -12,6 +12,7 @@ import {
   checkServiceName,
   defined,
 } from './validation';
+import { objectMetadata } from './metadata';
 
 export type LbScheme = NonNullable<ImportSpec['lbScheme']>;
 
@@ -57,11 +58,11 @@ export class Import extends Construct {
     this.namespace = props.namespace ?? Chart.of(this).namespace;
     const labels = { ...props.labels, ...(props.merge ? { [IMPORT_MERGE_LABEL]: 'true' } : {}) };
     this.resource = new cl.Import(this, 'Resource', {
-      metadata: {
+      metadata: objectMetadata({
         name: props.name,
-        ...(this.namespace !== undefined ? { namespace: this.namespace } : {}),
-        ...(Object.keys(labels).length > 0 ? { labels } : {}),
-      },
+        namespace: this.namespace,
+        labels: Object.keys(labels).length > 0 ? labels : undefined,
+      }),
       spec: {
         port: props.port,
         ...(props.targetPort !== undefined ? { targetPort: props.targetPort } : {}),

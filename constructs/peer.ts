@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import * as cl from '../imports/clusterlink.net';
 import { DEFAULT_NAMESPACE, GATEWAY_SERVICE_PORT } from './conventions';
 import { checkDnsLabel, checkLabels, checkPort, defined } from './validation';
+import { objectMetadata } from './metadata';
 
 /** Where a remote gateway is reached. */
 export interface GatewayAddress {
@@ -54,11 +55,7 @@ export class Peer extends Construct {
       ],
     });
     this.resource = new cl.Peer(this, 'Resource', {
-      metadata: {
-        name: props.name,
-        namespace: this.namespace,
-        ...(props.labels ? { labels: { ...props.labels } } : {}),
-      },
+      metadata: objectMetadata({ name: props.name, namespace: this.namespace, labels: props.labels }),
       spec: { gateways: props.gateways.map((g) => ({ host: g.host, port: g.port ?? GATEWAY_SERVICE_PORT })) },
     });
   }

@@ -2,6 +2,7 @@ import { Construct } from 'constructs';
 import * as cl from '../imports/clusterlink.net';
 import { PolicyProps, policyErrors, policySpec } from './access-policy';
 import { clusterScoped } from './cluster-scoped';
+import { objectMetadata } from './metadata';
 
 /** Properties of {@link PrivilegedAccessPolicy}. */
 export type PrivilegedAccessPolicyProps = PolicyProps;
@@ -14,10 +15,7 @@ export class PrivilegedAccessPolicy extends Construct {
     super(scope, id);
     this.resource = clusterScoped(
       new cl.PrivilegedAccessPolicy(this, 'Resource', {
-        metadata: {
-          ...(props.name !== undefined ? { name: props.name } : {}),
-          ...(props.labels ? { labels: { ...props.labels } } : {}),
-        },
+        metadata: objectMetadata({ name: props.name, labels: props.labels }),
         spec: policySpec(props) as unknown as cl.PrivilegedAccessPolicySpec,
       }),
     );
