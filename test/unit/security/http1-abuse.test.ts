@@ -8,7 +8,6 @@ import { issueToken } from '../../../dataplane/token';
 import {
   collect,
   Cleanup,
-  exportOf,
   startEcho,
   tlsTo,
   TOKEN_KEY,
@@ -253,5 +252,3 @@ describe('/authz bodies', () => {
     await expectStillServing(site, cleanup);
   });
 });
-
-void exportOf;
