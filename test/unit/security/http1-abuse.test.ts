@@ -5,15 +5,7 @@
  */
 import type * as net from 'node:net';
 import { issueToken } from '../../../dataplane/token';
-import {
-  collect,
-  Cleanup,
-  startEcho,
-  tlsTo,
-  TOKEN_KEY,
-  type Outcome,
-  type Pki,
-} from '../dataplane/harness';
+import { collect, Cleanup, startEcho, tlsTo, TOKEN_KEY, type Outcome, type Pki } from '../dataplane/harness';
 import { expectBackToBaseline, expectStillServing, fabric, startWest, type Site } from './fixtures';
 
 jest.setTimeout(10_000);
