@@ -21,6 +21,8 @@ import {
 
 const MAX_RESPONSE_HEAD = 64 * 1024;
 const MAX_RESPONSE_BODY = 64 * 1024;
+/** Bytes of a chunked body as sent (framing and trailers included). */
+const MAX_CHUNKED_RESPONSE = 2 * MAX_RESPONSE_BODY;
 
 export interface Http1Response {
   readonly status: number;
@@ -92,6 +94,12 @@ export function readResponse(socket: TLSSocket, timeoutMs: number, tunnel: boole
       }
       const closeAfter = (headers.connection ?? '').toLowerCase() === 'close';
       if ((headers['transfer-encoding'] ?? '').toLowerCase().includes('chunked')) {
+        // Chunk framing and trailers are not counted by decodeChunked's body bound: cap what is
+        // buffered, so a peer sending endless trailers or tiny chunks is refused now, not at the timeout.
+        if (buffered.length - bodyStart > MAX_CHUNKED_RESPONSE) {
+          finish(protocolError('chunked response too large'));
+          return;
+        }
         const chunked = decodeChunked(buffered, bodyStart);
         if (chunked === 'invalid') finish(protocolError('bad chunked body'));
         else if (chunked)
