@@ -563,6 +563,54 @@ scenario(
   },
 );
 
+scenario(
+  'certificates from another fabric, then restored: peer unreachable and access refused, then back, no restart',
+  async () => {
+    const w = await wire('certswap', a, [b]);
+    const fabricCa = readFileSync(path.join(b.certDir, 'ca.pem'), 'utf8');
+    const processes = [b.controlPlane, b.dataPlane, a.controlPlane, a.dataPlane];
+    let swapped = false;
+    try {
+      await eventually(async () => expect(await echoSite(a, w.url)).toBe('b'));
+      // A transfer established before the swap (about 12 s at 8 MiB/s) must complete across it.
+      await c.ensureNamespace(w.ns); // sendAndHashVia exports the sink from C as well
+      const inFlight = sendAndHashVia(w, 'sink', 96 * 1024 * 1024, 8 * 1024 * 1024);
+      await new Promise((r) => setTimeout(r, 1_500));
+      const other = await createCertificateAuthority({ commonName: 'another-fabric' });
+      b.writeCerts(other.cert, await createPeerCertificate(other, b.peerName));
+      swapped = true;
+      const swappedAt = Date.now();
+      await eventually(
+        async () => expect((await curl(a.net, w.url, clientIp(a), 5)).code).not.toBe(0),
+        30_000,
+      );
+      const refusedMs = Date.now() - swappedAt;
+      await waitPeerReachable(a, b.peerName, false, 90_000);
+      const unreachableMs = Date.now() - swappedAt;
+      const transfer = await inFlight;
+      expect(transfer.ok).toBe(true);
+
+      b.writeCerts(fabricCa, b.originalPeerCert);
+      swapped = false;
+      const restoredAt = Date.now();
+      await eventually(async () => expect(await echoSite(a, w.url)).toBe('b'), 30_000);
+      const backMs = Date.now() - restoredAt;
+      await waitPeerReachable(a, b.peerName, true, 90_000);
+      const reachableMs = Date.now() - restoredAt;
+      // The same processes throughout.
+      expect([b.controlPlane, b.dataPlane, a.controlPlane, a.dataPlane]).toEqual(processes);
+      for (const proc of processes) expect(proc?.running).toBe(true);
+      const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+      return `refused ${s(refusedMs)}, PeerReachable=False ${s(unreachableMs)} after the swap; in-flight 96 MiB intact; access back ${s(backMs)}, reachable ${s(reachableMs)} after the restore`;
+    } finally {
+      if (swapped) b.writeCerts(fabricCa, b.originalPeerCert);
+      await waitPeerReachable(a, b.peerName, true, 90_000);
+      await w.cleanup();
+    }
+  },
+  300_000,
+);
+
 async function sockets(site: Site, filter: string): Promise<string[]> {
   const result = await runOk('ss', ['-Htn', 'state', 'established', filter], { netns: site.net.netns });
   return result.stdout.split('\n').filter((l) => l.trim().length > 0);
