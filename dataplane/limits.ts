@@ -29,6 +29,13 @@ export interface DataPlaneLimits {
   /** Concurrent tunnels, per direction (egress, ingress) and in total per remote peer. */
   readonly maxTunnels: number;
   readonly maxTunnelsPerPeer: number;
+  /**
+   * Connections the gateway port holds at once (TLS handshakes in progress included); more are
+   * closed on accept. Protects the process's file descriptors, which the import listeners and the
+   * connections to export targets need too, from a flood of connections. Each HTTP/1.1 tunnel is a
+   * connection, so keep this above maxTunnels.
+   */
+  readonly maxGatewayConnections: number;
   /** Default grace period of close(): tunnels drain this long before they are reset. */
   readonly shutdownGraceMs: number;
   /** A gateway that answered ALPN with http/1.1 only is not asked for h2 again for this long. */
@@ -47,6 +54,7 @@ export const DEFAULT_LIMITS: DataPlaneLimits = {
   idleTimeoutMs: 3_600_000,
   maxTunnels: 20_000,
   maxTunnelsPerPeer: 10_000,
+  maxGatewayConnections: 25_000,
   shutdownGraceMs: 10_000,
   http1OnlyMemoryMs: 60_000,
 };

@@ -110,6 +110,9 @@ export class GatewayServer {
       // half-open on when they start (the relay sets allowHalfOpen on both ends).
       highWaterMark: STREAM_HIGH_WATER_MARK,
     } as tls.TlsOptions);
+    // Beyond this, Node closes new connections on accept (emitting 'drop'); counted as an error.
+    this.tlsServer.maxConnections = limits.maxGatewayConnections;
+    this.tlsServer.on('drop', () => ctx.metrics.errors.inc({ code: 'CL_ERR_TOO_MANY_CONNECTIONS' }));
     this.tlsServer.on('secureConnection', (socket) => this.onSecureConnection(socket));
     this.tlsServer.on('connection', (raw: Duplex) => {
       // Tracked from TCP accept, so destroy() also ends connections still in their handshake.

@@ -7,7 +7,7 @@ import * as tls from 'node:tls';
 import { randomBytes } from 'node:crypto';
 import { createCertificateAuthority, createPeerCertificate } from '../../../cli/pki/certificates';
 import { Cleanup, eventually, tlsTo, type Pki } from '../dataplane/harness';
-import { expectBackToBaseline, expectStillServing, fabric, fastHeaders, startWest } from './fixtures';
+import { expectBackToBaseline, expectStillServing, fabric, fastHeaders, held, startWest } from './fixtures';
 import { ERR, RawH2, rstStream } from './raw-h2';
 
 jest.setTimeout(20_000);
@@ -95,5 +95,32 @@ it('refusals of every kind leave no handle behind', async () => {
   await eventually(() => handles() <= before, 5000).catch(() => {
     throw new Error(`handles ${handles()} > ${before} before`);
   });
+  await expectStillServing(site, cleanup);
+});
+
+it('a flood of connections beyond maxGatewayConnections is closed on accept; the gateway serves once it ebbs', async () => {
+  const site = await startWest(cleanup, pki, {
+    limits: { maxGatewayConnections: 20, handshakeTimeoutMs: 400 },
+  });
+  const { port } = site.dp.gatewayAddress;
+  const flood: net.Socket[] = [];
+  const closedEarly: Promise<boolean>[] = [];
+  for (let i = 0; i < 60; i++) {
+    const s = net.connect(port, '127.0.0.1');
+    s.on('error', () => undefined);
+    flood.push(s);
+    const opened = Date.now();
+    closedEarly.push(new Promise((resolve) => s.once('close', () => resolve(Date.now() - opened < 300))));
+  }
+  await eventually(
+    () => flood.every((s) => s.destroyed || s.readableEnded) || held(site.dp).raw === 20,
+    3000,
+  );
+  expect(held(site.dp).raw).toBeLessThanOrEqual(20);
+  // The ones over the limit were closed at once; the others at the handshake timeout.
+  for (const s of flood) s.resume();
+  const early = (await Promise.all(closedEarly)).filter(Boolean).length;
+  expect(early).toBeGreaterThanOrEqual(40);
+  await expectBackToBaseline(site);
   await expectStillServing(site, cleanup);
 });
