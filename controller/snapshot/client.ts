@@ -7,7 +7,8 @@ import * as https from 'node:https';
 import type { GatewaySnapshot, SnapshotSource } from '../api/snapshot';
 import { backoffDelay, sleep } from '../k8s/backoff';
 import type { Logger } from '../log';
-import { defaultCertificateFiles, loadPeerIdentity } from '../identity';
+import { CertificateWatcher } from '../cert-files';
+import { defaultCertificateFiles, loadPeerIdentity, type CertificateFiles } from '../identity';
 import { parseSnapshot, SNAPSHOT_PATH } from './wire';
 import { CERT_DIR, CONTROLPLANE_NAME, SNAPSHOT_PORT } from '../api/conventions';
 
@@ -17,6 +18,13 @@ export interface SnapshotClientOptions {
   readonly tls: { readonly ca: string; readonly cert: string; readonly key: string };
   /** The control plane's certificate must name this peer (it is the same site). */
   readonly peerName: string;
+  /**
+   * This site's certificate files, watched: new ones are used from the next connection. (The
+   * snapshot carries them too; the files matter when the control plane changed before this
+   * client could fetch a snapshot with the new ones.)
+   */
+  readonly certFiles?: CertificateFiles;
+  readonly certCheckIntervalMs?: number;
   /** Abandon a poll after this long without an answer. @default 60000 */
   readonly requestTimeoutMs?: number;
   readonly logger?: Logger;
@@ -29,6 +37,7 @@ export class SnapshotClient implements SnapshotSource {
   private loop: Promise<void> | undefined;
   private agent: https.Agent;
   private tls: SnapshotClientOptions['tls'];
+  private certWatcher: CertificateWatcher | undefined;
   /** True while the last poll succeeded. */
   connected = false;
 
@@ -49,11 +58,12 @@ export class SnapshotClient implements SnapshotSource {
   }
 
   /**
-   * The snapshot carries this site's certificates, read by the control plane from the same Secrets
-   * as ours: when they change, the next polls use them, so the channel survives a certificate swap
-   * (the control plane's port takes the new ones too) without the data plane reading files.
+   * New certificates for the next connections. The snapshot carries this site's certificates, read
+   * by the control plane from the same Secrets as ours, so every snapshot received passes its own;
+   * the certificate files (options.certFiles) are the other source. Either way the channel
+   * survives a certificate swap (the control plane's port takes the new ones too).
    */
-  private adoptTls(tls: SnapshotClientOptions['tls']): void {
+  setTls(tls: SnapshotClientOptions['tls']): void {
     if (tls.ca === this.tls.ca && tls.cert === this.tls.cert && tls.key === this.tls.key) return;
     this.tls = tls;
     const old = this.agent;
@@ -69,7 +79,10 @@ export class SnapshotClient implements SnapshotSource {
   subscribe(listener: (snapshot: GatewaySnapshot) => void): () => void {
     this.listeners.add(listener);
     if (this.last) listener(this.last);
-    this.loop ??= this.run();
+    if (!this.loop) {
+      this.loop = this.run();
+      this.watchCertificates();
+    }
     return () => this.listeners.delete(listener);
   }
 
@@ -88,7 +101,22 @@ export class SnapshotClient implements SnapshotSource {
     });
   }
 
+  private watchCertificates(): void {
+    const files = this.options.certFiles;
+    if (!files) return;
+    this.certWatcher = new CertificateWatcher({
+      files,
+      current: this.tls,
+      peerName: this.options.peerName,
+      intervalMs: this.options.certCheckIntervalMs,
+      logger: this.options.logger,
+      onChange: (identity) => this.setTls(identity.tls),
+    });
+    this.certWatcher.start();
+  }
+
   async close(): Promise<void> {
+    this.certWatcher?.close();
     this.abort.abort();
     await this.loop;
     this.agent.destroy();
@@ -103,7 +131,7 @@ export class SnapshotClient implements SnapshotSource {
         failures = 0;
         if (s && s.version !== this.last?.version) {
           this.last = s;
-          this.adoptTls(s.tls);
+          this.setTls(s.tls);
           for (const l of [...this.listeners]) {
             try {
               l(s);
@@ -184,13 +212,15 @@ export async function connectToControlPlane(options: {
   readonly certDir?: string;
   readonly logger?: Logger;
 }): Promise<SnapshotClient> {
-  const identity = await loadPeerIdentity(defaultCertificateFiles(options.certDir ?? CERT_DIR));
+  const certFiles = defaultCertificateFiles(options.certDir ?? CERT_DIR);
+  const identity = await loadPeerIdentity(certFiles);
   const { host, port } = parseHostPort(options.controlPlane ?? `${CONTROLPLANE_NAME}:${SNAPSHOT_PORT}`);
   return new SnapshotClient({
     host,
     port,
     tls: identity.tls,
     peerName: identity.peerName,
+    certFiles,
     logger: options.logger,
   });
 }

@@ -44,11 +44,12 @@ export class SnapshotServer {
   private readonly sockets = new Set<Socket>();
   private unsubscribe: (() => void) | undefined;
   private closed = false;
-  /** Grows with every certificate change; connections of an older one close after their answer. */
-  private tlsEpoch = 0;
-  private readonly connectionEpoch = new WeakMap<object, number>();
+  /** The certificates in effect, and those each connection was authenticated with. */
+  private tls: SnapshotServerOptions['tls'];
+  private readonly connectionTls = new WeakMap<object, SnapshotServerOptions['tls']>();
 
   constructor(private readonly options: SnapshotServerOptions) {
+    this.tls = options.tls;
     this.server = https.createServer(
       {
         ca: options.tls.ca,
@@ -64,29 +65,34 @@ export class SnapshotServer {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
     });
-    this.server.on('secureConnection', (s: TLSSocket) => this.connectionEpoch.set(s, this.tlsEpoch));
+    this.server.on('secureConnection', (s: TLSSocket) => this.connectionTls.set(s, this.tls));
     this.server.on('tlsClientError', (err) => {
       options.logger?.debug({ err: err.message }, 'snapshot client TLS failure');
     });
   }
 
   /**
-   * New certificates for new connections. Connections authenticated under the old ones close: idle
-   * ones now, long polls after their answer (which carries the new material: the data plane then
-   * reconnects with it).
+   * New certificates for new connections. A connection authenticated under older ones closes once
+   * it has delivered a snapshot carrying the new ones: the data plane then reconnects with them.
+   * Not earlier: a data plane that reconnected before learning them would be refused, and could
+   * then learn them only from its own certificate files.
    */
   setTls(tls: { readonly ca: string; readonly cert: string; readonly key: string }): void {
     this.server.setSecureContext({ ca: tls.ca, cert: tls.cert, key: tls.key, minVersion: 'TLSv1.2' });
-    this.tlsEpoch++;
-    this.server.closeIdleConnections();
+    this.tls = tls;
   }
 
-  /** Asks the client not to reuse a connection opened before the last certificate change. */
+  /** Asks the client to reconnect after this answer when it delivers the certificates now in effect. */
   private closeIfOutdated(
     req: import('node:http').IncomingMessage,
     res: import('node:http').ServerResponse,
+    delivered: GatewaySnapshot,
   ): void {
-    if (this.connectionEpoch.get(req.socket) !== this.tlsEpoch) res.setHeader('connection', 'close');
+    const tls = this.tls;
+    if (this.connectionTls.get(req.socket) === tls) return;
+    const same =
+      delivered.tls.ca === tls.ca && delivered.tls.cert === tls.cert && delivered.tls.key === tls.key;
+    if (same) res.setHeader('connection', 'close');
   }
 
   get address(): { host: string; port: number } {
@@ -131,7 +137,7 @@ export class SnapshotServer {
     const after = Number(url.searchParams.get('after') ?? '0');
     const send = (s: GatewaySnapshot) => {
       const body = s === this.current ? this.body : JSON.stringify(s);
-      this.closeIfOutdated(req, res);
+      this.closeIfOutdated(req, res, s);
       res
         .writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
         .end(body);
@@ -147,7 +153,6 @@ export class SnapshotServer {
     };
     const timer = setTimeout(() => {
       this.waiters.delete(waiter);
-      this.closeIfOutdated(req, res);
       res.writeHead(204).end();
     }, this.options.longPollMs ?? LONG_POLL_MS);
     this.waiters.add(waiter);

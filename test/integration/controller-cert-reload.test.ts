@@ -8,6 +8,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createCertificateAuthority, createPeerCertificate } from '../../cli/pki/certificates';
 import type { SnapshotTls } from '../../controller/api/snapshot';
+import { defaultCertificateFiles } from '../../controller/identity';
 import { Resources } from '../../controller/k8s/resources';
 import { runControlPlane, type ControlPlane } from '../../controller/main';
 import type { PeerMonitorFactory } from '../../controller/peer-monitor';
@@ -35,6 +36,8 @@ let source: SnapshotClient | undefined;
 let versions = 0;
 /** The credentials the control plane last handed to its peer monitor. */
 let monitorTls: SnapshotTls | undefined;
+/** The same peer, certified by another fabric's CA. */
+let otherTls: SnapshotTls;
 
 const recordingMonitor: PeerMonitorFactory = () => ({
   setPeers: (_peers, tls) => {
@@ -65,6 +68,9 @@ beforeAll(async () => {
   await createDataplanePod(site.client, 'cl-dataplane-0', '10.0.0.31');
   certDir = fs.mkdtempSync(path.join(os.tmpdir(), 'cl-ctrl-secret-'));
   publish(site.tls);
+  const other = await createCertificateAuthority({ commonName: 'other-fabric' });
+  const otherCert = await createPeerCertificate(other, 'east');
+  otherTls = { ca: other.cert, cert: otherCert.cert, key: otherCert.key };
 }, 120_000);
 
 afterAll(async () => {
@@ -111,9 +117,6 @@ it('puts swapped certificates into the snapshot, the data plane and the heartbea
   await eventually(() => dataPlane.snapshotVersion !== undefined, 'the first snapshot in the data plane');
   await eventually(() => monitorTls?.cert === site.tls.cert, 'heartbeats with the original certificates');
 
-  const other = await createCertificateAuthority({ commonName: 'other-fabric' });
-  const otherCert = await createPeerCertificate(other, 'east');
-  const otherTls = { ca: other.cert, cert: otherCert.cert, key: otherCert.key };
   publish(otherTls);
 
   await eventually(
@@ -155,5 +158,42 @@ it('puts swapped certificates into the snapshot, the data plane and the heartbea
       `a snapshot with Peer ${peerName} in the data plane`,
       10_000,
     );
+  }
+});
+
+it('a data plane away while the certificates changed reconnects with those of its own files', async () => {
+  // Continues from the previous test: the control plane runs on the original certificates.
+  const port = cp!.snapshotAddress.port;
+  const withFiles = new SnapshotClient({
+    host: '127.0.0.1',
+    port,
+    tls: site.tls,
+    peerName: 'east',
+    certFiles: defaultCertificateFiles(certDir),
+    certCheckIntervalMs: 200,
+  });
+  try {
+    await withFiles.waitForSnapshot();
+    // The control plane restarts on other certificates; neither client saw a snapshot with them.
+    await cp!.close();
+    publish(otherTls);
+    cp = await runControlPlane({
+      kubeConfig: cluster.kubeConfig,
+      certDir,
+      adminPort: 0,
+      snapshotHost: '127.0.0.1',
+      snapshotPort: port,
+      leaseRetryMs: 200,
+      peerMonitor: recordingMonitor,
+    });
+    await eventually(
+      () => withFiles.snapshot?.tls.ca === otherTls.ca,
+      'a snapshot fetched with the certificates from the files',
+    );
+    // The client without the files still presents the old ones and is refused.
+    expect(source!.snapshot?.tls.ca).toBe(site.tls.ca);
+    expect(source!.connected).toBe(false);
+  } finally {
+    await withFiles.close();
   }
 });
