@@ -2,7 +2,7 @@
  * Protective limits and timeouts of the data plane (robustness, not speed: speed lives in
  * tuning.ts). Every value can be overridden through DataPlaneOptions.limits (tests use short ones).
  */
-import { H2_MAX_CONCURRENT_STREAMS } from './tuning';
+import { H2_INITIAL_WINDOW_SIZE, H2_MAX_CONCURRENT_STREAMS } from './tuning';
 
 export interface DataPlaneLimits {
   /** A TLS handshake on the gateway port must complete within this. */
@@ -16,6 +16,13 @@ export interface DataPlaneLimits {
    * peer that never finishes one cannot hold a stream or connection (408).
    */
   readonly bodyTimeoutMs: number;
+  /**
+   * Per-stream receive window the gateway port advertises to h2 peers. A tunnel whose export target
+   * stops reading lets the peer fill this window, and it is then held in memory: the worst case of
+   * buffered ingress data is about (open fast-path tunnels) x this. The default is tuning's (speed);
+   * lower it to bound memory where export targets may stall.
+   */
+  readonly h2StreamWindowBytes: number;
   /** Streams one h2 session may have open at once on the gateway port (more are refused). */
   readonly h2MaxConcurrentStreams: number;
   /** Largest HTTP/1.1 request head (bytes); larger gets 431. */
@@ -48,6 +55,7 @@ export const DEFAULT_LIMITS: DataPlaneLimits = {
   keepAliveTimeoutMs: 60_000,
   bodyTimeoutMs: 10_000,
   h2MaxConcurrentStreams: H2_MAX_CONCURRENT_STREAMS,
+  h2StreamWindowBytes: H2_INITIAL_WINDOW_SIZE,
   maxHeaderBytes: 16 * 1024,
   connectTimeoutMs: 5_000,
   tunnelOpenTimeoutMs: 10_000,

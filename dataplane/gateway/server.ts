@@ -136,7 +136,11 @@ export class GatewayServer {
 
     this.h2 = http2.createServer({
       ...h2SessionOptions(),
-      settings: { ...H2_SETTINGS, maxConcurrentStreams: limits.h2MaxConcurrentStreams },
+      settings: {
+        ...H2_SETTINGS,
+        maxConcurrentStreams: limits.h2MaxConcurrentStreams,
+        initialWindowSize: limits.h2StreamWindowBytes,
+      },
     });
     this.h2.on('session', (session) => this.onSession(session));
     this.h2.on('stream', (stream, headers) => this.onStream(stream, headers));

@@ -77,6 +77,16 @@ describe('h2 abuse on the gateway port', () => {
     await eventually(() => held(site.dp).sessions === 0, 5000);
   });
 
+  it('the per-stream window that bounds what a stalled tunnel buffers is configurable', async () => {
+    // A peer can fill the window of every tunnel whose export target stops reading, and the gateway
+    // holds that data: about (stalled fast-path tunnels) x window. The window is what peers are told.
+    const site = await startWest(cleanup, pki, { limits: { h2StreamWindowBytes: 256 * 1024 } });
+    const north = await h2To(site.dp, pki.certs.north, { ca: pki.ca.cert, servername: 'west' });
+    cleanup.add(() => north.destroy());
+    await eventually(() => north.remoteSettings.initialWindowSize === 256 * 1024, 2000);
+    expect((await h2Request(north, fastHeaders('svc', 'north'))).status).toBe(200);
+  });
+
   it('more concurrent streams than the limit: the extra ones are refused, the session stays bounded', async () => {
     const site = await startWest(cleanup, pki, { limits: { h2MaxConcurrentStreams: 50 } });
     const raw = await rawAsNorth(site);
