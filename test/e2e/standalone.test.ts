@@ -187,3 +187,34 @@ scenario(
     return 'refused while deny.yaml exists at the exporter, served again after its removal';
   },
 );
+
+scenario(
+  'standalone: certificates from another fabric, then restored: peer unreachable and access refused, then back, no restart',
+  async () => {
+    const { a, b } = sites;
+    const gateways = [a.gateway, b.gateway];
+    await eventually(async () => expect(await echoSite(a)).toBe('b'));
+    await waitReachable(a, b.name, true);
+    const other = await createCertificateAuthority({ commonName: 'another-fabric' });
+    writeCerts(b, other.cert, await createPeerCertificate(other, b.name));
+    const swappedAt = Date.now();
+    try {
+      await eventually(async () =>
+        expect((await curl(a.net, importUrl(a), clientAddress(a), 5)).code).not.toBe(0),
+      );
+      const refusedMs = Date.now() - swappedAt;
+      await waitReachable(a, b.name, false, 90_000);
+      const unreachableMs = Date.now() - swappedAt;
+      writeCerts(b, ca.cert, b.cert);
+      expect(await eventually(() => echoSite(a))).toBe('b');
+      await waitReachable(a, b.name, true, 90_000);
+      expect([a.gateway, b.gateway]).toEqual(gateways);
+      expect(a.gateway.running && b.gateway.running).toBe(true);
+      const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+      return `refused ${s(refusedMs)}, unreachable ${s(unreachableMs)} after the swap; back after the restore, same processes`;
+    } finally {
+      writeCerts(b, ca.cert, b.cert);
+    }
+  },
+  240_000,
+);
