@@ -4,7 +4,7 @@
  * BadRequestError.
  */
 import type { Attributes } from '../controller/policy/types';
-import { BadRequestError } from './errors';
+import { BadRequestError, codeForHttpStatus, DataPlaneErrorCode } from './errors';
 
 /** Compatible protocol (upstream ClusterLink). */
 export const HEALTHZ_PATH = '/healthz';
@@ -128,4 +128,17 @@ export function bearerToken(authorization: unknown): string | undefined {
   if (typeof authorization !== 'string' || !authorization.startsWith(BEARER_PREFIX)) return undefined;
   const token = authorization.slice(BEARER_PREFIX.length).trim();
   return token.length > 0 ? token : undefined;
+}
+
+const KNOWN_CODES = new Set<string>(Object.values(DataPlaneErrorCode));
+
+/**
+ * The code of a refusal from a remote gateway: its `x-cl-error-code` when it is one we know, else
+ * the one its status implies. The remote is another site: what it sends becomes metric labels and
+ * decides failover, so it must stay within our set of codes.
+ */
+export function remoteRefusalCode(given: unknown, status: number): DataPlaneErrorCode {
+  return typeof given === 'string' && KNOWN_CODES.has(given)
+    ? (given as DataPlaneErrorCode)
+    : codeForHttpStatus(status);
 }

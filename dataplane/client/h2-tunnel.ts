@@ -4,13 +4,14 @@
  */
 import * as http2 from 'node:http2';
 import type { Attributes } from '../../controller/policy/types';
-import { codeForHttpStatus, DataPlaneError, DataPlaneErrorCode } from '../errors';
+import { DataPlaneError, DataPlaneErrorCode } from '../errors';
 import {
   encodeAttributesHeader,
   ERROR_CODE_HEADER,
   EXPORT_NAME_HEADER,
   EXPORT_NAMESPACE_HEADER,
   SOURCE_ATTRIBUTES_HEADER,
+  remoteRefusalCode,
   type ExportRef,
 } from '../protocol';
 
@@ -72,16 +73,9 @@ export function openFastPathStream(
         resolve(stream);
         return;
       }
-      const given = headers[ERROR_CODE_HEADER];
-      const code =
-        typeof given === 'string' && given.startsWith('CL_ERR_') ? given : codeForHttpStatus(status);
+      const code = remoteRefusalCode(headers[ERROR_CODE_HEADER], status);
       stream.resume();
-      fail(
-        new DataPlaneError(
-          code as DataPlaneErrorCode,
-          `tunnel refused by the remote gateway with ${status} (${code})`,
-        ),
-      );
+      fail(new DataPlaneError(code, `tunnel refused by the remote gateway with ${status} (${code})`));
     });
     // Checked before building an error: these listeners stay for the tunnel's whole life and fire at
     // its end, when there is nothing left to reject.

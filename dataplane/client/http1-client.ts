@@ -7,7 +7,7 @@
 import type { TLSSocket } from 'node:tls';
 import { PEER_LABELS_HEADER } from '../../controller/api/labels';
 import type { Attributes } from '../../controller/policy/types';
-import { codeForHttpStatus, DataPlaneError, DataPlaneErrorCode } from '../errors';
+import { DataPlaneError, DataPlaneErrorCode } from '../errors';
 import {
   ACCESS_TOKEN_HEADER,
   AUTHZ_PATH,
@@ -15,6 +15,7 @@ import {
   encodeAuthorizationBody,
   ERROR_CODE_HEADER,
   HEALTHZ_PATH,
+  remoteRefusalCode,
   SAME_CONNECTION_HEADER,
   type ExportRef,
 } from '../protocol';
@@ -185,13 +186,9 @@ export function decodeChunked(
 }
 
 function refusal(response: Http1Response, what: string): DataPlaneError {
-  const given = response.headers[ERROR_CODE_HEADER];
-  const code = given && given.startsWith('CL_ERR_') ? given : codeForHttpStatus(response.status);
+  const code = remoteRefusalCode(response.headers[ERROR_CODE_HEADER], response.status);
   const text = response.body.toString('utf8').trim().slice(0, 200);
-  return new DataPlaneError(
-    code as DataPlaneErrorCode,
-    `${what} refused with ${response.status}${text ? `: ${text}` : ''}`,
-  );
+  return new DataPlaneError(code, `${what} refused with ${response.status}${text ? `: ${text}` : ''}`);
 }
 
 function request(socket: TLSSocket, lines: string[], body?: string): void {
