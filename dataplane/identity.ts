@@ -31,3 +31,11 @@ export function peerNameOfSocket(socket: TLSSocket): string | undefined {
   const cert = socket.getPeerCertificate() as PeerCertificate | Record<string, never>;
   return firstDnsSan((cert as PeerCertificate).subjectaltname);
 }
+
+/** Expiry (ms since the epoch) of the verified client certificate of a TLS connection. */
+export function peerCertificateExpiry(socket: TLSSocket): number | undefined {
+  if (!socket.authorized) return undefined;
+  const cert = socket.getPeerCertificate() as PeerCertificate | Record<string, never>;
+  const t = Date.parse((cert as PeerCertificate).valid_to ?? '');
+  return Number.isFinite(t) ? t : undefined;
+}

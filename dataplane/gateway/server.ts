@@ -10,7 +10,7 @@ import * as tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { SnapshotTls } from '../../controller/api/snapshot';
 import { DataPlaneErrorCode } from '../errors';
-import { peerNameOfSocket } from '../identity';
+import { peerCertificateExpiry, peerNameOfSocket } from '../identity';
 import { resetTcpOnAbortiveDestroy } from '../tls-reset';
 import {
   AUTHZ_PATH,
@@ -29,7 +29,7 @@ import {
   type SimpleResponse,
   type TunnelTarget,
 } from './handlers';
-import { BadRequestError } from '../errors';
+import { BadRequestError, IdentityMismatchError } from '../errors';
 
 export const ALPN_PROTOCOLS = ['h2', 'http/1.1'];
 
@@ -89,6 +89,8 @@ export class GatewayServer {
   private readonly sessions = new Set<http2.ServerHttp2Session>();
   private readonly sessionPeers = new WeakMap<http2.Http2Session, string | undefined>();
   private readonly openStreams = new WeakMap<http2.Http2Session, number>();
+  /** When the client certificate a connection was authenticated with expires. */
+  private readonly certExpiry = new WeakMap<object, number | undefined>();
   private closing = false;
   /** HTTP/1.1 connections with a request in progress, and those to close once it is answered. */
   private readonly h1Busy = new WeakSet<Duplex>();
@@ -300,6 +302,13 @@ export class GatewayServer {
       res.writeHead(r.status, { ...r.headers, 'content-length': Buffer.byteLength(r.body) });
       res.end(r.body);
     };
+    const expired = this.expiredIdentity(req.socket, req.socket as tls.TLSSocket);
+    if (expired) {
+      req.resume();
+      res.setHeader('connection', 'close');
+      send(errorResponse(expired));
+      return;
+    }
     if (req.method === 'GET' && req.url === HEALTHZ_PATH) {
       req.resume();
       send(handleHealthz(this.ctx));
@@ -327,6 +336,11 @@ export class GatewayServer {
     socket.setTimeout(0); // the relay owns idle detection from here
     (socket as { clTunnel?: boolean }).clTunnel = true;
     if (head.length > 0) socket.unshift(head);
+    const expired = this.expiredIdentity(socket, socket);
+    if (expired) {
+      writeRawResponse(socket, errorResponse(expired));
+      return;
+    }
     const peer = peerNameOfSocket(socket);
     const target: TunnelTarget = { kind: 'token', authorization: req.headers.authorization };
     void serveTunnel(this.ctx, peer, target, {
@@ -363,6 +377,7 @@ export class GatewayServer {
     session.once('close', () => this.sessions.delete(session));
     session.on('error', (err) => this.ctx.logger.debug({ err: err.message }, 'h2 session error'));
     this.sessionPeers.set(session, peerNameOfSocket(session.socket as tls.TLSSocket));
+    this.certExpiry.set(session, peerCertificateExpiry(session.socket as tls.TLSSocket));
     // A session without streams for keepAliveTimeoutMs is closed. Besides idle clients, this ends
     // sessions nghttp2 has terminated (GOAWAY after a flood of resets, for instance) but whose client
     // keeps the connection open: nghttp2 ignores their input, so nothing else would ever close them.
@@ -372,6 +387,19 @@ export class GatewayServer {
     } catch {
       /* session already closing */
     }
+  }
+
+  /**
+   * A connection lives longer than the handshake that checked its client certificate: a pooled h2
+   * session or a kept-alive HTTP/1.1 connection would otherwise keep serving a peer whose
+   * certificate has since expired. Each new request checks the expiry again.
+   */
+  private expiredIdentity(connection: object, socket: tls.TLSSocket): IdentityMismatchError | undefined {
+    if (!this.certExpiry.has(connection)) this.certExpiry.set(connection, peerCertificateExpiry(socket));
+    const expiry = this.certExpiry.get(connection);
+    if (expiry === undefined || this.ctx.now() < expiry) return undefined;
+    this.ctx.metrics.errors.inc({ code: 'CL_ERR_CERT_EXPIRED' });
+    return new IdentityMismatchError('the client certificate of this connection has expired');
   }
 
   /** (Re)starts the idle countdown of a session; called when it starts and when its last stream closes. */
@@ -402,6 +430,13 @@ export class GatewayServer {
       stream.respond({ ':status': r.status, ...r.headers }, { endStream: r.body.length === 0 });
       if (r.body.length > 0) stream.end(r.body);
     };
+    const expired = this.expiredIdentity(session, session.socket as tls.TLSSocket);
+    if (expired) {
+      stream.resume();
+      respond(errorResponse(expired));
+      session.close(); // no new streams; open tunnels finish
+      return;
+    }
     if (method === 'CONNECT') {
       let target: TunnelTarget;
       try {

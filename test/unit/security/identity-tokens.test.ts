@@ -2,7 +2,8 @@
  * Who may use the gateway port, and what a token is worth: certificates that must not pass or must
  * not name a peer, and tokens that are altered, re-targeted, replayed, expired or outlive their export.
  */
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
+import { once } from 'node:events';
 import type * as net from 'node:net';
 import * as tls from 'node:tls';
 import {
@@ -150,7 +151,7 @@ describe('tokens on the gateway port', () => {
   });
 
   it('expiry edge: valid until the last millisecond, refused from issue + 5 s on (injected clock)', async () => {
-    let now = Date.UTC(2030, 0, 1);
+    let now = Date.now();
     const site = await startWest(cleanup, pki, { now: () => now });
     const socket = await connectAs(site, pki.certs.north);
     const issuedAt = now;
@@ -274,5 +275,41 @@ describe('identities on the gateway port', () => {
     expect(await handshake(site, await createCertificateAuthority({ commonName: 'east' }))).toBe('refused');
     await expectBackToBaseline(site);
     await expectStillServing(site, cleanup);
+  });
+});
+
+describe('certificates that expire while connected', () => {
+  it('a pooled h2 session and a kept-alive HTTP/1.1 connection serve no new request once the client certificate expired; open tunnels finish', async () => {
+    let now = Date.now();
+    const site = await startWest(cleanup, pki, { now: () => now });
+    const shortLived = await createCertificate({
+      ca: pki.ca,
+      commonName: 'east',
+      dnsNames: ['east'],
+      validDays: 1,
+    });
+    const expiry = new X509Certificate(shortLived.cert).validTo;
+    const session = await h2To(site.dp, shortLived, { ca: pki.ca.cert, servername: 'west' });
+    cleanup.add(() => session.destroy());
+    const open = await h2Request(session, fastHeaders('svc', 'east'));
+    expect(open.status).toBe(200);
+    const socket = await connectAs(site, shortLived);
+    const { token } = await requestToken(socket, 'west', svc, attrs('east'), 2000);
+
+    now = Date.parse(expiry) + 1000; // the gateway's clock passes the certificate's end
+    const refused = await h2Request(session, fastHeaders('svc', 'east'));
+    expect([refused.status, refused.headers['x-cl-error-code']]).toEqual([403, 'CL_ERR_IDENTITY_MISMATCH']);
+    await expect(connectWithToken(socket, 'west', token, 2000)).rejects.toMatchObject({
+      code: 'CL_ERR_IDENTITY_MISMATCH',
+    });
+    // The tunnel opened before still carries bytes.
+    const chunks: Buffer[] = [];
+    open.stream.on('data', (c: Buffer) => chunks.push(c));
+    open.stream.end('before expiry');
+    await once(open.stream, 'end');
+    expect(Buffer.concat(chunks).toString()).toBe('before expiry');
+    session.destroy();
+    socket.destroy();
+    await expectBackToBaseline(site);
   });
 });
