@@ -230,6 +230,26 @@ describe('/authz bodies', () => {
     await expectBackToBaseline(site);
   });
 
+  it('a body trickled into a request that takes none (GET /healthz, unsupported paths) does not hold the connection', async () => {
+    const site = await startWest(cleanup, pki, { limits: { bodyTimeoutMs: 300 } });
+    for (const head of [
+      'GET /healthz HTTP/1.1\r\nHost: west\r\nContent-Length: 1000000\r\n\r\n',
+      'PUT /anything HTTP/1.1\r\nHost: west\r\nTransfer-Encoding: chunked\r\n\r\n',
+    ]) {
+      const socket = await asNorth(site);
+      const outcome = collect(socket as unknown as net.Socket);
+      socket.write(head);
+      const timer = setInterval(
+        () => socket.writable && socket.write(head.includes('chunked') ? '1\r\na\r\n' : 'a'),
+        50,
+      );
+      const text = (await outcome).data.toString('latin1');
+      clearInterval(timer);
+      expect(statusLines(text).length).toBe(1);
+    }
+    await expectBackToBaseline(site);
+  });
+
   it('slow-loris request head: the connection is closed at the headers timeout', async () => {
     const site = await startWest(cleanup, pki);
     const socket = await asNorth(site);
