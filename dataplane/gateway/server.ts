@@ -96,6 +96,9 @@ export class GatewayServer {
   private readonly h1Busy = new WeakSet<Duplex>();
   private readonly h1Retired = new WeakSet<Duplex>();
   private hasTls = false;
+  /** Grows with every certificate change; connections record the one they were accepted under. */
+  private tlsGeneration = 0;
+  private readonly acceptedUnder = new WeakMap<object, number>();
 
   constructor(
     private readonly ctx: GatewayContext,
@@ -119,6 +122,7 @@ export class GatewayServer {
     this.tlsServer.on('connection', (raw: Duplex) => {
       // Tracked from TCP accept, so destroy() also ends connections still in their handshake.
       this.rawSockets.add(raw);
+      this.acceptedUnder.set(raw, this.tlsGeneration);
       raw.once('close', () => this.rawSockets.delete(raw));
     });
     this.tlsServer.on('tlsClientError', (err, socket) => {
@@ -160,6 +164,7 @@ export class GatewayServer {
       key: material.key,
       minVersion: 'TLSv1.2',
     });
+    this.tlsGeneration++;
     if (this.hasTls) this.retireConnections();
     this.hasTls = true;
   }
@@ -170,8 +175,8 @@ export class GatewayServer {
    * connections (kept-alive heartbeats, /authz) close, busy ones once answered; established
    * HTTP/1.1 CONNECT tunnels continue. Every connection is retired, not only those whose peer the
    * new CA rejects: a re-handshake per remote gateway is cheap and rare, and the handshake itself
-   * is then the only place that decides trust. (A handshake in progress at the swap completes on
-   * the old material, and is retired by the next change only.)
+   * is then the only place that decides trust. A handshake in progress at the swap completes on the
+   * old material: such a connection is closed before it serves anything (onSecureConnection).
    */
   retireConnections(): { sessions: number; connections: number } {
     let sessions = 0;
@@ -249,6 +254,16 @@ export class GatewayServer {
       socket.destroy();
       return;
     }
+    // The handshake began under certificates replaced before it completed: closed unused, the
+    // remote reconnects against the new ones. (The server's TLSSocket wraps the accepted TCP socket
+    // as `_parent`, not public API: without it such a race goes unnoticed.)
+    const raw = (socket as { _parent?: object })._parent;
+    const generation = raw ? this.acceptedUnder.get(raw) : undefined;
+    if (generation !== undefined && generation !== this.tlsGeneration) {
+      this.ctx.logger.debug('connection authenticated under replaced certificates closed');
+      socket.destroy();
+      return;
+    }
     this.ctx.metrics.tlsHandshakes.inc({
       protocol: socket.alpnProtocol || 'none',
       resumed: socket.isSessionReused() ? 'true' : 'false',
@@ -258,6 +273,7 @@ export class GatewayServer {
       this.sockets.delete(socket);
       clearHeaderTimer(socket);
     });
+
     socket.on('error', () => {
       /* reported by the owner (http server, h2 session or relay) */
     });

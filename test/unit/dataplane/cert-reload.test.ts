@@ -5,6 +5,7 @@
  * again once the original certificates are back.
  */
 import type { Socket } from 'node:net';
+import * as tls from 'node:tls';
 import { createCertificateAuthority, createPeerCertificate } from '../../../cli/pki/certificates';
 import type { GatewaySnapshot } from '../../../controller/api/snapshot';
 import { HttpsProber, type ProbeResult } from '../../../controller/health';
@@ -153,4 +154,33 @@ it('closes pooled sessions to remote gateways when its own certificates change',
   const second = await exchange(importAddress(east, 'svc'), Buffer.from('new session'));
   expect(second.data.toString()).toBe('new session');
   expect(east.pooledSessions).toBe(1);
+});
+
+it('closes a connection whose handshake began before a certificate change, unused', async () => {
+  const west = await startDataPlane(cleanup);
+  await west.applySnapshot(snapshotFor(pki, { name: 'west' }));
+  // TCP accepted under the first certificates; the TLS handshake happens after the change.
+  const tcp = await connectTo(west.gatewayAddress);
+  cleanup.add(() => tcp.destroy());
+  const renewed = await createPeerCertificate(pki.ca, 'west');
+  await west.applySnapshot(snapshotFor(pki, { name: 'west', tls: renewed }));
+  await eventually(() => west.snapshotVersion !== undefined);
+
+  /** GET /healthz over TLS on `tcp` (or a new connection): the status line, or how it ended. */
+  const healthz = async (tcp?: Socket): Promise<string> => {
+    const socket = tls.connect({
+      ...(tcp ? { socket: tcp } : { host: '127.0.0.1', port: west.gatewayAddress.port }),
+      ca: pki.ca.cert,
+      cert: pki.certs.east.cert,
+      key: pki.certs.east.key,
+      servername: 'west',
+      ALPNProtocols: ['http/1.1'],
+    });
+    const outcome = collect(socket as unknown as Socket);
+    socket.end('GET /healthz HTTP/1.1\r\nhost: west\r\nconnection: close\r\n\r\n');
+    const { data } = await outcome;
+    return data.toString().split('\r\n')[0] || 'closed without an answer';
+  };
+  expect(await healthz(tcp)).toBe('closed without an answer');
+  expect(await healthz()).toBe('HTTP/1.1 200 OK');
 });
