@@ -7,6 +7,7 @@ import { heartbeatPeerMonitor } from '../../controller/peer-monitor';
 import { CliError, usageError } from '../errors';
 import type { CliContext } from '../context';
 import { collect, parseLabels, parsePort, parsePositiveInt } from '../validate';
+import { LIMIT_FLAG_HELP, parseLimits } from '../limits';
 import { waitForShutdownSignal } from '../signals';
 import { ADMIN_PORT, GATEWAY_CONTAINER_PORT } from '../../controller/api/conventions';
 
@@ -23,6 +24,7 @@ interface GatewayFlags {
   peerLabel: string[];
   heartbeatInterval?: string;
   logLevel?: string;
+  limit: string[];
 }
 
 export function gatewayCommand(ctx: CliContext): Command {
@@ -59,6 +61,7 @@ export function gatewayCommand(ctx: CliContext): Command {
       'heartbeat interval in milliseconds, reachable and unreachable alike (default 1000 / 10000)',
     )
     .option('--log-level <level>', 'log level: fatal, error, warn, info, debug (env CL_LOG_LEVEL)')
+    .option('--limit <name=value>', LIMIT_FLAG_HELP, collect, [])
     .action(async (flags: GatewayFlags) => {
       const options = await gatewayOptions(flags, ctx.env);
       const gateway = await StandaloneGateway.start(options).catch((err: Error & { code?: string }) => {
@@ -113,6 +116,7 @@ export async function gatewayOptions(flags: GatewayFlags, env: NodeJS.ProcessEnv
       adminPort !== undefined ? parsePort('--admin-port', adminPort, { allowZero: true }) : ADMIN_PORT,
     certificates: { ca: flags.ca, cert: flags.cert, key: flags.key },
     peerLabels: labels,
+    limits: parseLimits('--limit', flags.limit ?? [], env),
     logger: level ? createLogger({ level }) : undefined,
     health: interval
       ? heartbeatPeerMonitor({ policy: { reachableIntervalMs: interval, unreachableIntervalMs: interval } })

@@ -11,6 +11,7 @@ import { createLogger } from '../../controller/log';
 import { runDataPlane } from '../../dataplane/main';
 import type { CliContext } from '../context';
 import { CliError, usageError } from '../errors';
+import { LIMIT_FLAG_HELP, parseLimits } from '../limits';
 import { waitForShutdownSignal } from '../signals';
 import { collect, parseLabels, parsePort } from '../validate';
 import {
@@ -127,6 +128,7 @@ export function dataPlaneCommand(ctx: CliContext): Command {
     .option('--gateway-port <port>', `gateway port (env CL_GATEWAY_PORT; default ${GATEWAY_CONTAINER_PORT})`)
     .option('--admin-port <port>', `health and metrics (env CL_ADMIN_PORT; default ${ADMIN_PORT})`)
     .option('--log-level <level>', 'log level (env CL_LOG_LEVEL)')
+    .option('--limit <name=value>', LIMIT_FLAG_HELP, collect, [])
     .action(
       async (flags: {
         controlplane?: string;
@@ -134,6 +136,7 @@ export function dataPlaneCommand(ctx: CliContext): Command {
         gatewayPort?: string;
         adminPort?: string;
         logLevel?: string;
+        limit: string[];
       }) => {
         const env = ctx.env;
         const level = logLevel(flags.logLevel, env);
@@ -144,6 +147,7 @@ export function dataPlaneCommand(ctx: CliContext): Command {
           GATEWAY_CONTAINER_PORT,
         );
         const adminPort = port('--admin-port', flags.adminPort ?? env.CL_ADMIN_PORT, ADMIN_PORT);
+        const limits = parseLimits('--limit', flags.limit, env);
         const source = await connectToControlPlane({
           controlPlane: flags.controlplane ?? env.CL_CONTROLPLANE,
           certDir: flags.certDir ?? env.CL_CERT_DIR,
@@ -151,12 +155,17 @@ export function dataPlaneCommand(ctx: CliContext): Command {
         }).catch((err: unknown) => {
           throw startFailure('the data plane', err);
         });
-        const dp = await runDataPlane({ source, gatewayPort, adminPort, logger, handleSignals: false }).catch(
-          async (err: unknown) => {
-            await source.close();
-            throw startFailure('the data plane', err);
-          },
-        );
+        const dp = await runDataPlane({
+          source,
+          gatewayPort,
+          adminPort,
+          logger,
+          limits,
+          handleSignals: false,
+        }).catch(async (err: unknown) => {
+          await source.close();
+          throw startFailure('the data plane', err);
+        });
         const gw = dp.dataPlane.gatewayAddress;
         ctx.err(`data plane serving on ${hostPort(gw)}, admin on ${hostPort(dp.admin.address)}\n`);
         const signal = await waitForShutdownSignal();

@@ -8,7 +8,7 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { DataPlane, startAdminServer, type AdminServer } from '../../dataplane';
+import { DataPlane, startAdminServer, type AdminServer, type DataPlaneLimits } from '../../dataplane';
 import type { GatewaySnapshot, Labels } from '../api/snapshot';
 import { rootLogger, type Logger } from '../log';
 import { heartbeatPeerMonitor, type PeerMonitor, type PeerMonitorFactory } from '../peer-monitor';
@@ -52,6 +52,8 @@ export interface StandaloneGatewayOptions {
   readonly retryMs?: number;
   /** Heartbeats; tests and the demo shorten the intervals. */
   readonly health?: PeerMonitorFactory;
+  /** Overrides of the data plane's protective limits. */
+  readonly limits?: Partial<DataPlaneLimits>;
 }
 
 export interface ReloadEvent {
@@ -94,6 +96,7 @@ export class StandaloneGateway extends EventEmitter {
       gatewayPort: options.gatewayPort ?? GATEWAY_CONTAINER_PORT,
       metricsRegistry: this.registry,
       logger: options.logger,
+      limits: options.limits,
     });
     this.peerHealth = (options.health ?? heartbeatPeerMonitor())({
       logger: this.logger,

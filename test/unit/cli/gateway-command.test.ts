@@ -69,12 +69,69 @@ describe('clusterlink gateway', () => {
     [['--peer-label', 'novalue'], 2, '--peer-label "novalue" must have the form key=value'],
     [['--heartbeat-interval', '0'], 2, '--heartbeat-interval "0" must be an integer 1-600000'],
     [['--log-level', 'loud'], 2, '--log-level "loud" must be one of'],
+    [
+      ['--limit', 'maxTunels=5'],
+      2,
+      '--limit "maxTunels=5": unknown limit "maxTunels"; known: handshakeTimeoutMs',
+    ],
+    [
+      ['--limit', 'maxTunnels=0'],
+      2,
+      '--limit "maxTunnels=0": maxTunnels must be an integer >= 1 (default 20000)',
+    ],
+    [['--limit', 'maxTunnels'], 2, '--limit "maxTunnels" must have the form name=value'],
   ])('rejects %j naming the flag', async (args, code, message) => {
     const [east] = fabric.sites;
     const r = await cli(['gateway', '--config', east.dir, ...args]);
     expect(r.code).toBe(code);
     expect(r.stderr).toContain(message);
   });
+
+  it('applies --limit overrides to the gateway port (a stalled handshake is closed after handshakeTimeoutMs)', async () => {
+    const [east] = fabric.sites;
+    const child = spawn(
+      process.execPath,
+      [
+        '-r',
+        'ts-node/register/transpile-only',
+        'cli/main.ts',
+        'gateway',
+        '--config',
+        east.dir,
+        '--gateway-host',
+        '127.0.0.1',
+        '--gateway-port',
+        '0',
+        '--admin-port',
+        '0',
+        '--limit',
+        'handshakeTimeoutMs=300',
+      ],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CL_LIMITS: 'maxTunnels=100' } },
+    );
+    try {
+      let stderr = '';
+      const gatewayPort = await new Promise<number>((resolve, reject) => {
+        child.stderr!.on('data', (d: Buffer) => {
+          stderr += d.toString();
+          const m = /serving peers on 127\.0\.0\.1:(\d+)/.exec(stderr);
+          if (m) resolve(Number(m[1]));
+        });
+        child.once('exit', () => reject(new Error(`gateway exited: ${stderr}`)));
+      });
+      // A client that connects and never starts TLS: the default limit would hold it for 10 s,
+      // longer than this test may run; the override closes it after 300 ms.
+      const socket = net.connect({ host: '127.0.0.1', port: gatewayPort });
+      const closedAfterMs = await new Promise<number>((resolve) => {
+        const started = Date.now();
+        socket.on('error', () => undefined);
+        socket.once('close', () => resolve(Date.now() - started));
+      });
+      expect(closedAfterMs).toBeGreaterThanOrEqual(250);
+    } finally {
+      child.kill('SIGTERM');
+    }
+  }, 9_000);
 
   it('requires --config', async () => {
     expect(await cli(['gateway'])).toMatchObject({
