@@ -83,8 +83,6 @@ export interface ControlPlaneOptions {
   /** Peer heartbeats; default controller/health's HeartbeatMonitor. */
   readonly peerMonitor?: PeerMonitorFactory;
   readonly registry?: Registry;
-  /** Install SIGTERM/SIGINT handlers that close gracefully and exit. @default false */
-  readonly handleSignals?: boolean;
 }
 
 export interface ControlPlane {
@@ -455,25 +453,9 @@ export async function runControlPlane(options: ControlPlaneOptions = {}): Promis
       await monitor.close();
       await Promise.all([cache.stop(), snapshotServer.close(), adminServer.close(), tokenLoop]);
       client.close();
-      if (onSignal) {
-        process.off('SIGTERM', onSignal);
-        process.off('SIGINT', onSignal);
-      }
     })();
     return closing;
   };
-  let onSignal: ((signal: NodeJS.Signals) => void) | undefined;
-  if (options.handleSignals) {
-    onSignal = (signal) => {
-      logger.info({ signal }, 'shutting down');
-      close().then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
-    };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
-  }
   logger.info(
     { identity, peer: peerName, namespace, admin: adminServer.address, snapshots: snapshotServer.address },
     'control plane running',
@@ -557,11 +539,4 @@ export function parsePeerLabels(text: string): Record<string, string> {
     out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
   }
   return out;
-}
-
-if (require.main === module) {
-  runControlPlane({ ...controlPlaneOptionsFromEnv(), handleSignals: true }).catch((err: Error) => {
-    rootLogger.fatal({ err: err.message }, 'control plane failed to start');
-    process.exit(1);
-  });
 }

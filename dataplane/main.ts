@@ -1,7 +1,7 @@
 /**
  * The data-plane process (Kubernetes mode; the standalone gateway embeds the same pieces): a
  * DataPlane fed by a SnapshotSource, and the admin server (/metrics, /readyz, /healthz).
- * SIGTERM/SIGINT stop accepting, drain for the grace period, then exit.
+ * close() stops accepting, drains for the grace period, then closes (the CLI calls it on SIGTERM/SIGINT).
  */
 import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { SnapshotSource } from '../controller/api/snapshot';
@@ -21,8 +21,6 @@ export interface RunDataPlaneOptions {
   readonly logger?: Logger;
   readonly registry?: Registry;
   readonly limits?: Partial<DataPlaneLimits>;
-  /** Install SIGTERM/SIGINT handlers that close gracefully. @default true */
-  readonly handleSignals?: boolean;
 }
 
 export interface DataPlaneProcess {
@@ -61,25 +59,9 @@ export async function runDataPlane(options: RunDataPlaneOptions): Promise<DataPl
       unsubscribe();
       await dataPlane.close(graceMs);
       await admin.close();
-      if (onSignal) {
-        process.off('SIGTERM', onSignal);
-        process.off('SIGINT', onSignal);
-      }
     })();
     return closing;
   };
-  let onSignal: ((signal: NodeJS.Signals) => void) | undefined;
-  if (options.handleSignals ?? true) {
-    onSignal = (signal) => {
-      logger.info({ signal }, 'shutting down');
-      close().then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
-    };
-    process.once('SIGTERM', onSignal);
-    process.once('SIGINT', onSignal);
-  }
   logger.info({ gateway: dataPlane.gatewayAddress, admin: admin.address }, 'data plane process running');
   return { dataPlane, admin, close };
 }

@@ -161,7 +161,6 @@ export function dataPlaneCommand(ctx: CliContext): Command {
           adminPort,
           logger,
           limits,
-          handleSignals: false,
         }).catch(async (err: unknown) => {
           await source.close();
           throw startFailure('the data plane', err);

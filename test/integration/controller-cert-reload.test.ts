@@ -111,7 +111,6 @@ it('puts swapped certificates into the snapshot, the data plane and the heartbea
     gatewayHost: '127.0.0.1',
     gatewayPort: 0,
     adminPort: 0,
-    handleSignals: false,
   });
   const dataPlane = dp.dataPlane;
   await eventually(() => dataPlane.snapshotVersion !== undefined, 'the first snapshot in the data plane');

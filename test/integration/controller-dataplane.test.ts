@@ -94,7 +94,6 @@ describe('control plane to data plane', () => {
       gatewayHost: '127.0.0.1',
       gatewayPort: 0,
       adminPort: 0,
-      handleSignals: false,
     });
 
     const first = await freePort();

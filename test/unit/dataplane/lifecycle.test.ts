@@ -293,7 +293,6 @@ describe('admin server and process', () => {
       adminHost: '127.0.0.1',
       adminPort: 0,
       registry,
-      handleSignals: false,
     });
     cleanup.add(() => proc.close(0));
     const port = proc.admin.address.port;
