@@ -4,6 +4,7 @@
  * close() stops accepting, drains for the grace period, then closes (the CLI calls it on SIGTERM/SIGINT).
  */
 import { collectDefaultMetrics, Registry } from 'prom-client';
+import { ADMIN_PORT, GATEWAY_CONTAINER_PORT } from '../controller/api/conventions';
 import type { SnapshotSource } from '../controller/api/snapshot';
 import { rootLogger, type Logger } from '../controller/log';
 import { startAdminServer, type AdminServer } from './admin';
@@ -36,7 +37,7 @@ export async function runDataPlane(options: RunDataPlaneOptions): Promise<DataPl
   if (!options.registry) collectDefaultMetrics({ register: registry });
   const dataPlane = new DataPlane({
     gatewayHost: options.gatewayHost,
-    gatewayPort: options.gatewayPort ?? 8443,
+    gatewayPort: options.gatewayPort ?? GATEWAY_CONTAINER_PORT,
     metricsRegistry: registry,
     logger: options.logger,
     limits: options.limits,
@@ -45,7 +46,7 @@ export async function runDataPlane(options: RunDataPlaneOptions): Promise<DataPl
   const admin = await startAdminServer({
     registry,
     host: options.adminHost,
-    port: options.adminPort ?? 9090,
+    port: options.adminPort ?? ADMIN_PORT,
     isReady: () => dataPlane.ready,
   });
   const unsubscribe = options.source.subscribe((snapshot) => {

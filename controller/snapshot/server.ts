@@ -10,6 +10,7 @@ import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
+import { SNAPSHOT_PORT } from '../api/conventions';
 import type { GatewaySnapshot, SnapshotSource } from '../api/snapshot';
 import type { Logger } from '../log';
 import { LONG_POLL_MS, SNAPSHOT_PATH } from './wire';
@@ -114,7 +115,7 @@ export class SnapshotServer {
     });
     await new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
-      this.server.listen(this.options.port ?? 9444, this.options.host, () => {
+      this.server.listen(this.options.port ?? SNAPSHOT_PORT, this.options.host, () => {
         this.server.off('error', reject);
         resolve();
       });
