@@ -41,7 +41,7 @@ interface Replica {
 async function startReplica(identity: string): Promise<Replica> {
   const proc = spawnManaged(
     process.execPath,
-    ['-r', 'ts-node/register/transpile-only', 'controller/main.ts'],
+    ['-r', 'ts-node/register/transpile-only', 'cli/main.ts', 'controlplane'],
     {
       name: identity,
       cwd: repo,
