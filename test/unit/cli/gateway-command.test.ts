@@ -8,6 +8,40 @@ import { cli } from './helpers';
 jest.setTimeout(120_000);
 const ROOT = path.resolve(__dirname, '../../..');
 
+/** Runs `clusterlink gateway` as a real process and resolves once it reports where it serves. */
+function startGatewayProcess(configDir: string, extraArgs: readonly string[], env: NodeJS.ProcessEnv = {}) {
+  const child = spawn(
+    process.execPath,
+    [
+      '-r',
+      'ts-node/register/transpile-only',
+      'cli/main.ts',
+      'gateway',
+      '--config',
+      configDir,
+      '--gateway-host',
+      '127.0.0.1',
+      '--gateway-port',
+      '0',
+      '--admin-port',
+      '0',
+      ...extraArgs,
+    ],
+    { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
+  );
+  let stderr = '';
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const serving = new Promise<{ gatewayPort: number; statusUrl: string }>((resolve, reject) => {
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      const m = /serving peers on 127\.0\.0\.1:(\d+); status at (http:\/\/\S+\/status)/.exec(stderr);
+      if (m) resolve({ gatewayPort: Number(m[1]), statusUrl: m[2] });
+    });
+    child.once('exit', () => reject(new Error(`gateway exited: ${stderr}`)));
+  });
+  return { child, exited, serving, stderr: () => stderr };
+}
+
 describe('clusterlink gateway', () => {
   let fabric: Awaited<ReturnType<typeof makeFabric>>;
   beforeEach(async () => (fabric = await makeFabric(['east'])));
@@ -16,40 +50,11 @@ describe('clusterlink gateway', () => {
   it('runs as a process, serves status on its admin port and stops cleanly on SIGTERM', async () => {
     const [east] = fabric.sites;
     east.write('policy.yaml', policyYaml('allow-all', 'allow'));
-    const child = spawn(
-      process.execPath,
-      [
-        '-r',
-        'ts-node/register/transpile-only',
-        'cli/main.ts',
-        'gateway',
-        '--config',
-        east.dir,
-        '--gateway-host',
-        '127.0.0.1',
-        '--gateway-port',
-        '0',
-        '--admin-port',
-        '0',
-        '--peer-label',
-        'region=us',
-        '--log-level',
-        'warn',
-      ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let stderr = '';
-    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const gateway = startGatewayProcess(east.dir, ['--peer-label', 'region=us', '--log-level', 'warn']);
+    const { child, exited } = gateway;
     try {
-      const statusUrl = await new Promise<string>((resolve, reject) => {
-        child.stderr!.on('data', (d: Buffer) => {
-          stderr += d.toString();
-          const m = /status at (http:\/\/\S+\/status)/.exec(stderr);
-          if (m) resolve(m[1]);
-        });
-        child.once('exit', () => reject(new Error(`gateway exited: ${stderr}`)));
-      });
-      expect(stderr).toMatch(/gateway "east" serving peers on 127\.0\.0\.1:\d+/);
+      const { statusUrl } = await gateway.serving;
+      expect(gateway.stderr()).toMatch(/gateway "east" serving peers on 127\.0\.0\.1:\d+/);
       const report = (await (await fetch(statusUrl)).json()) as { peer: unknown; policies: unknown[] };
       expect(report.peer).toEqual({ name: 'east', labels: { region: 'us' } });
       expect(report.policies).toEqual([expect.objectContaining({ name: 'allow-all', valid: true })]);
@@ -59,7 +64,7 @@ describe('clusterlink gateway', () => {
       child.kill('SIGTERM');
     }
     expect(await exited).toBe(0);
-    expect(stderr).toContain('SIGTERM: closing gateway "east"');
+    expect(gateway.stderr()).toContain('SIGTERM: closing gateway "east"');
   });
 
   it.each([
@@ -89,36 +94,11 @@ describe('clusterlink gateway', () => {
 
   it('applies --limit overrides to the gateway port (a stalled handshake is closed after handshakeTimeoutMs)', async () => {
     const [east] = fabric.sites;
-    const child = spawn(
-      process.execPath,
-      [
-        '-r',
-        'ts-node/register/transpile-only',
-        'cli/main.ts',
-        'gateway',
-        '--config',
-        east.dir,
-        '--gateway-host',
-        '127.0.0.1',
-        '--gateway-port',
-        '0',
-        '--admin-port',
-        '0',
-        '--limit',
-        'handshakeTimeoutMs=300',
-      ],
-      { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, CL_LIMITS: 'maxTunnels=100' } },
-    );
+    const { child, serving } = startGatewayProcess(east.dir, ['--limit', 'handshakeTimeoutMs=300'], {
+      CL_LIMITS: 'maxTunnels=100',
+    });
     try {
-      let stderr = '';
-      const gatewayPort = await new Promise<number>((resolve, reject) => {
-        child.stderr!.on('data', (d: Buffer) => {
-          stderr += d.toString();
-          const m = /serving peers on 127\.0\.0\.1:(\d+)/.exec(stderr);
-          if (m) resolve(Number(m[1]));
-        });
-        child.once('exit', () => reject(new Error(`gateway exited: ${stderr}`)));
-      });
+      const { gatewayPort } = await serving;
       // A client that connects and never starts TLS: the default limit would hold it for 10 s,
       // longer than this test may run; the override closes it after 300 ms.
       const socket = net.connect({ host: '127.0.0.1', port: gatewayPort });
