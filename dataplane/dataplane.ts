@@ -16,7 +16,9 @@ import { DataPlaneError, DataPlaneErrorCode, errorCode } from './errors';
 import type { GatewayContext } from './gateway/context';
 import { GatewayServer } from './gateway/server';
 import { DEFAULT_LIMITS, type DataPlaneLimits } from './limits';
+import { LogLimiter } from './log-limiter';
 import { DataPlaneMetrics } from './metrics';
+import { TokenReplayCache } from './token-replay';
 import { TunnelTracker } from './tunnels';
 
 export interface DataPlaneOptions {
@@ -83,6 +85,8 @@ export class DataPlane {
       tunnels: this.ingressTunnels,
       metrics: this.metrics,
       logger: this.logger,
+      usedTokens: new TokenReplayCache(),
+      refusalLog: new LogLimiter(),
       now,
     };
     this.gateway = new GatewayServer(gatewayContext, {

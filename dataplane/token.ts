@@ -3,7 +3,8 @@
  * A token is issued and checked by the exporting site only, so its format is ours: it is opaque to
  * the importer. Signed with HMAC-SHA256 under the site's token key, so any replica of the site can
  * check a token another replica issued. It names the export and the peer it was issued to, and
- * expires TOKEN_LIFETIME_MS after issue.
+ * expires TOKEN_LIFETIME_MS after issue. Verification here is stateless; the gateway additionally
+ * accepts each token once (token-replay.ts).
  *
  *   v1.<base64url(JSON claims)>.<base64url(HMAC-SHA256(key, "v1." + claims))>
  */
@@ -23,6 +24,8 @@ export interface TokenClaims {
   readonly peer: string;
   /** Expiry, milliseconds since the epoch. */
   readonly expiresAt: number;
+  /** Random per token: what the gateway remembers to accept each token once (token-replay.ts). */
+  readonly nonce: string;
 }
 
 interface WireClaims {
@@ -45,7 +48,7 @@ export function decodeTokenKey(base64: string): Buffer {
 
 export function issueToken(
   key: Buffer,
-  claims: Omit<TokenClaims, 'expiresAt'>,
+  claims: Omit<TokenClaims, 'expiresAt' | 'nonce'>,
   now: number = Date.now(),
 ): { token: string; expiresAt: number } {
   const expiresAt = now + TOKEN_LIFETIME_MS;
@@ -90,11 +93,18 @@ export function verifyToken(
     typeof wire.en !== 'string' ||
     typeof wire.ens !== 'string' ||
     typeof wire.p !== 'string' ||
-    typeof wire.exp !== 'number'
+    typeof wire.exp !== 'number' ||
+    typeof wire.n !== 'string'
   ) {
     throw new BadTokenError('token claims incomplete');
   }
   if (now >= wire.exp) throw new BadTokenError('token expired');
   if (wire.p !== presentingPeer) throw new BadTokenError('token was issued to another peer');
-  return { exportName: wire.en, exportNamespace: wire.ens, peer: wire.p, expiresAt: wire.exp };
+  return {
+    exportName: wire.en,
+    exportNamespace: wire.ens,
+    peer: wire.p,
+    expiresAt: wire.exp,
+    nonce: wire.n,
+  };
 }

@@ -9,6 +9,7 @@ import type { Decision } from '../../controller/policy/engine';
 import type { CompiledConfig } from '../config';
 import {
   BadRequestError,
+  BadTokenError,
   DataPlaneError,
   DataPlaneErrorCode,
   errorCode,
@@ -25,7 +26,7 @@ import {
   SAME_CONNECTION_HEADER,
   type AuthorizationRequest,
 } from '../protocol';
-import { issueToken, verifyToken } from '../token';
+import { issueToken, verifyToken, type TokenClaims } from '../token';
 import { connectToExport } from './export-target';
 import type { GatewayContext } from './context';
 import { decideIngress, findExport } from './ingress-decision';
@@ -73,19 +74,29 @@ function logDecision(
   via: string,
 ): void {
   ctx.metrics.decisions.inc({ side: 'ingress', result: decision.action, reason: decisionReason(decision) });
-  ctx.logger.info(
-    {
-      side: 'ingress',
-      peer,
-      export: `${exp.namespace}/${exp.name}`,
-      decision: decision.action,
-      tier: decision.tier,
-      policy: decision.policy,
-      reason: decision.reason,
-      via,
-    },
-    'authorization decision',
-  );
+  const fields = {
+    side: 'ingress',
+    peer,
+    export: `${exp.namespace}/${exp.name}`,
+    decision: decision.action,
+    tier: decision.tier,
+    policy: decision.policy,
+    reason: decision.reason,
+    via,
+  };
+  // Allowed connections are logged one by one by design; denials are refusals like any other.
+  if (decision.action === 'allow') ctx.logger.info(fields, 'authorization decision');
+  else logRefusal(ctx, peer, DataPlaneErrorCode.policyDenied, fields, 'authorization decision');
+}
+
+/**
+ * Logs a refusal unless this peer was refused with this code too often lately; the next line that
+ * gets through says how many were suppressed. Metrics are counted by the callers, every time.
+ */
+function logRefusal(ctx: GatewayContext, peer: string, code: string, fields: object, message: string): void {
+  const admitted = ctx.refusalLog.admit(`${peer} ${code}`, ctx.now());
+  if (!admitted) return;
+  ctx.logger.info(admitted.suppressed > 0 ? { ...fields, suppressed: admitted.suppressed } : fields, message);
 }
 
 function countRefusal(ctx: GatewayContext, err: unknown, peer: string, what: string): void {
@@ -93,7 +104,8 @@ function countRefusal(ctx: GatewayContext, err: unknown, peer: string, what: str
   ctx.metrics.errors.inc({ code });
   if (code !== DataPlaneErrorCode.policyDenied) {
     ctx.metrics.decisions.inc({ side: 'ingress', result: 'deny', reason: code });
-    ctx.logger.info({ side: 'ingress', peer, code, err: (err as Error).message, what }, 'request refused');
+    const fields = { side: 'ingress', peer, code, err: (err as Error).message, what };
+    logRefusal(ctx, peer, code, fields, 'request refused');
   }
 }
 
@@ -162,8 +174,22 @@ function resolveTarget(
   if (target.kind === 'fast') return authorize(ctx, config, peer, target.request, 'fast-path');
   const token = bearerToken(target.authorization);
   if (!token) throw new BadRequestError('CONNECT needs authorization: Bearer <token>');
-  const claims = verifyToken(config.tokenKey, token, peer, ctx.now());
-  return findExport(config, { name: claims.exportName, namespace: claims.exportNamespace });
+  const now = ctx.now();
+  const claims = verifyToken(config.tokenKey, token, peer, now);
+  const exp = findExport(config, { name: claims.exportName, namespace: claims.exportNamespace });
+  // Spent once it names an export that exists: from here on it leads to a tunnel (or to a refusal
+  // of the tunnel itself), while a token for a removed export stays answered with 404.
+  spendToken(ctx, claims, now);
+  return exp;
+}
+
+/** Each token opens at most one tunnel per gateway process. */
+function spendToken(ctx: GatewayContext, claims: TokenClaims, now: number): void {
+  const use = ctx.usedTokens.use(claims.nonce, claims.expiresAt, now);
+  if (use === 'replayed') throw new BadTokenError('token already used');
+  // The memory of spent tokens is full (a flood of tokens within one token lifetime): refused as
+  // overload, so the peer's client tries another replica or a new token later.
+  if (use === 'full') throw new TooManyTunnelsError('too many tokens in use at this gateway');
 }
 
 /**

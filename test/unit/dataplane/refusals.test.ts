@@ -89,8 +89,8 @@ async function codeOf(p: Promise<unknown>): Promise<string | undefined> {
   return undefined;
 }
 
-/** The gateway still completes a full tunnel for a legitimate peer. */
-async function expectStillServing(): Promise<void> {
+/** The gateway still completes a full tunnel for a legitimate peer; returns the token it spent. */
+async function expectStillServing(): Promise<string> {
   const socket = await asEast();
   const { token } = await requestToken(socket, 'west', svc, eastAttrs, 2000);
   await connectWithToken(socket, 'west', token, 2000);
@@ -98,6 +98,7 @@ async function expectStillServing(): Promise<void> {
   const result = collect(socket as unknown as net.Socket);
   socket.end(payload);
   expect(sha256((await result).data)).toBe(sha256(payload));
+  return token;
 }
 
 describe('compatible HTTP/1.1 protocol, our client against our server', () => {
@@ -195,6 +196,19 @@ describe('compatible HTTP/1.1 protocol, our client against our server', () => {
     expect(await tryConnect(await asNorth(), `Bearer ${token}`)).toBe(401);
     // ... while east itself can still use it.
     await connectWithToken(eastSocket, 'west', token, 2000);
+    await expectStillServing();
+  });
+
+  it('a token opens one tunnel: the same peer presenting it again gets 401, the gateway keeps serving', async () => {
+    await startWest();
+    const token = await expectStillServing(); // bytes crossed its tunnel
+    const again = await asEast();
+    cleanup.add(() => again.destroy());
+    again.write(`CONNECT west:443 HTTP/1.1\r\nHost: west:443\r\nAuthorization: Bearer ${token}\r\n\r\n`);
+    const refused = await readResponse(again, 2000, true);
+    expect([refused.status, refused.headers[ERROR_CODE_HEADER]]).toEqual([401, DataPlaneErrorCode.badToken]);
+    expect(refused.body.toString()).toContain('token already used');
+    expect(echo.accepted).toBe(1);
     await expectStillServing();
   });
 
@@ -359,7 +373,7 @@ describe('h2 fast path refusals', () => {
     expect(sha256(Buffer.concat(chunks))).toBe(sha256(payload));
   });
 
-  it('token CONNECT over h2: no token 400; expired, forged or another peer’s token 401; a good one opens', async () => {
+  it('token CONNECT over h2: no token 400; expired, forged or another peer’s token 401; a good one opens once', async () => {
     await startWest();
     const east = await h2To(west, pki.certs.east, { ca: pki.ca.cert, servername: 'west' });
     const north = await h2To(west, pki.certs.north, { ca: pki.ca.cert, servername: 'west' });
@@ -387,6 +401,12 @@ describe('h2 fast path refusals', () => {
     ok.stream.end('via token');
     await once(ok.stream, 'end');
     expect(Buffer.concat(chunks).toString()).toBe('via token');
+    // Spent: presented again, even on the same session, it opens nothing.
+    const replayed = await connect(east, `Bearer ${token}`);
+    expect([replayed.status, replayed.headers[ERROR_CODE_HEADER]]).toEqual([
+      401,
+      DataPlaneErrorCode.badToken,
+    ]);
   });
 
   it('garbage instead of the h2 preface closes that connection only', async () => {

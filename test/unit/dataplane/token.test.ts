@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { DataPlaneErrorCode } from '../../../dataplane/errors';
 import { decodeTokenKey, issueToken, TOKEN_LIFETIME_MS, verifyToken } from '../../../dataplane/token';
 
@@ -19,7 +19,27 @@ describe('access tokens', () => {
     const now = 1_000_000;
     const { token, expiresAt } = issueToken(key, claims, now);
     expect(expiresAt).toBe(now + TOKEN_LIFETIME_MS);
-    expect(verifyToken(key, token, 'east', now + TOKEN_LIFETIME_MS - 1)).toEqual({ ...claims, expiresAt });
+    expect(verifyToken(key, token, 'east', now + TOKEN_LIFETIME_MS - 1)).toEqual({
+      ...claims,
+      expiresAt,
+      nonce: expect.any(String),
+    });
+  });
+
+  it('carry a nonce of their own (what the gateway remembers to accept each once)', () => {
+    const nonces = new Set(
+      Array.from({ length: 100 }, () => verifyToken(key, issueToken(key, claims).token, 'east').nonce),
+    );
+    expect(nonces.size).toBe(100);
+  });
+
+  it('are refused without a nonce, even when correctly signed', () => {
+    const wire = { en: 'svc', ens: 'default', p: 'east', exp: Date.now() + 1000 };
+    const signedPart = `v1.${Buffer.from(JSON.stringify(wire)).toString('base64url')}`;
+    const signature = createHmac('sha256', key).update(signedPart).digest('base64url');
+    expect(codeOf(() => verifyToken(key, `${signedPart}.${signature}`, 'east'))).toBe(
+      DataPlaneErrorCode.badToken,
+    );
   });
 
   it('are refused once expired (5 s after issue)', () => {
