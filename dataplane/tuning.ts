@@ -27,6 +27,13 @@ export const RELAY_WRITE_BUFFER = 256 * 1024;
  */
 export const RELAY_BATCH_MIN_CHUNK = 4096;
 
+/**
+ * Bytes of an import client read ahead while its tunnel is being opened, sent with the tunnel
+ * request and kept for failover (egress/early-bytes.ts). A client's first message fits; past this
+ * the client waits for the tunnel.
+ */
+export const EARLY_BYTES_LIMIT = 64 * 1024;
+
 /** Nagle off on every TCP socket: the relay writes whole chunks, latency matters for request/response. */
 export const NO_DELAY = true;
 

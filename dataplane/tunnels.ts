@@ -11,8 +11,11 @@ import type { DataPlaneMetrics, Direction } from './metrics';
 export interface TunnelSlot {
   /** Gives the slot back if the tunnel never ran. Idempotent. */
   release(): void;
-  /** Relays a and b (a = the side that asked for the tunnel) and releases the slot when done. */
-  run(service: string, a: Duplex, b: Duplex): Promise<RelayStats>;
+  /**
+   * Relays a and b (a = the side that asked for the tunnel) and releases the slot when done.
+   * `sentAtoB`: bytes of `a` already written to `b` while the tunnel was opened (counted too).
+   */
+  run(service: string, a: Duplex, b: Duplex, sentAtoB?: number): Promise<RelayStats>;
 }
 
 export class TunnelTracker {
@@ -51,7 +54,7 @@ export class TunnelTracker {
     };
     return {
       release,
-      run: (service, a, b) => this.run(service, peer, a, b, release),
+      run: (service, a, b, sentAtoB = 0) => this.run(service, peer, a, b, sentAtoB, release),
     };
   }
 
@@ -60,6 +63,7 @@ export class TunnelTracker {
     peer: string,
     a: Duplex,
     b: Duplex,
+    sentAtoB: number,
     release: () => void,
   ): Promise<RelayStats> {
     const labels = { direction: this.direction, service, peer };
@@ -68,7 +72,11 @@ export class TunnelTracker {
     this.metrics.connectionsOpened.inc(labels);
     this.metrics.connectionsActive.inc(labels);
     try {
-      const relaying = relay(a, b, { idleTimeoutMs: this.limits().idleTimeoutMs, signal: abort.signal });
+      const relaying = relay(a, b, {
+        idleTimeoutMs: this.limits().idleTimeoutMs,
+        signal: abort.signal,
+        initialBytesAtoB: sentAtoB,
+      });
       // Client sockets start paused (pauseOnConnect) and response readers pause theirs: the relay
       // only attaches 'data' listeners, which do not restart an explicitly paused stream.
       a.resume();

@@ -11,7 +11,7 @@ import { DataPlaneError, DataPlaneErrorCode, errorCode, PeerUnreachableError } f
 import { DATAPLANE_SNI_PREFIX, type ExportRef } from '../protocol';
 import { resetTcpOnAbortiveDestroy } from '../tls-reset';
 import { ClientTls, connectTls } from './client-tls';
-import { openFastPathStream } from './h2-tunnel';
+import { openFastPathStream, type EarlyBytesSink } from './h2-tunnel';
 import { connectWithToken, requestToken } from './http1-client';
 import { H2SessionPool } from './session-pool';
 
@@ -50,12 +50,22 @@ export class TunnelConnector {
     private readonly logger: Logger,
   ) {}
 
-  async open(peer: SnapshotPeer, ref: ExportRef, sourceAttributes: Attributes): Promise<OpenedTunnel> {
+  /**
+   * `early`, when given, receives the fast-path request stream as soon as it is sent, so the
+   * client's first bytes travel with it; the compatible protocol cannot carry them (the caller
+   * writes them once the tunnel is open).
+   */
+  async open(
+    peer: SnapshotPeer,
+    ref: ExportRef,
+    sourceAttributes: Attributes,
+    early?: EarlyBytesSink,
+  ): Promise<OpenedTunnel> {
     if (!this.tls.ready) throw new DataPlaneError(DataPlaneErrorCode.notStarted, 'no certificates yet');
     let lastError: unknown;
     for (const gateway of peer.gateways) {
       try {
-        return await this.openAt(peer.name, gateway.host, gateway.port, ref, sourceAttributes);
+        return await this.openAt(peer.name, gateway.host, gateway.port, ref, sourceAttributes, early);
       } catch (err) {
         if (isFinalRefusal(err)) throw err;
         lastError = err;
@@ -77,6 +87,7 @@ export class TunnelConnector {
     port: number,
     ref: ExportRef,
     attrs: Attributes,
+    early: EarlyBytesSink | undefined,
   ): Promise<OpenedTunnel> {
     const opts = this.options();
     if (!opts.forceHttp1) {
@@ -84,7 +95,13 @@ export class TunnelConnector {
         const acquired = await this.pool.acquire(peer, host, port);
         if (acquired.kind !== 'h2') break;
         try {
-          const stream = await openFastPathStream(acquired.session, ref, attrs, opts.tunnelOpenTimeoutMs);
+          const stream = await openFastPathStream(
+            acquired.session,
+            ref,
+            attrs,
+            opts.tunnelOpenTimeoutMs,
+            early,
+          );
           return { stream, protocol: 'h2' };
         } catch (err) {
           // A pooled session may have died unnoticed (remote restarted): retry once on a fresh one.

@@ -1,8 +1,10 @@
 /**
  * Fast path, client side: one CONNECT stream on a pooled session both carries the source attributes
- * for the remote's ingress decision and, on 200, is the tunnel. One round trip, no handshake.
+ * for the remote's ingress decision and, on 200, is the tunnel. One round trip, no handshake; the
+ * client's first bytes travel with the request (see egress/early-bytes.ts).
  */
 import * as http2 from 'node:http2';
+import type { Writable } from 'node:stream';
 import type { Attributes } from '../../controller/policy/types';
 import { DataPlaneError, DataPlaneErrorCode } from '../errors';
 import {
@@ -15,11 +17,23 @@ import {
   type ExportRef,
 } from '../protocol';
 
+/**
+ * Takes the request stream while the tunnel is being opened, to send the client's first bytes on it
+ * (implemented by egress/early-bytes.ts).
+ */
+export interface EarlyBytesSink {
+  /** Sends every byte kept so far to `stream`, then each byte as it arrives, until detached. */
+  attach(stream: Writable): void;
+  /** The request failed or was refused: `stream` gets nothing more. */
+  detach(stream: Writable): void;
+}
+
 export function openFastPathStream(
   session: http2.ClientHttp2Session,
   ref: ExportRef,
   sourceAttributes: Attributes,
   timeoutMs: number,
+  early?: EarlyBytesSink,
 ): Promise<http2.ClientHttp2Stream> {
   return new Promise((resolve, reject) => {
     let stream: http2.ClientHttp2Stream;
@@ -44,11 +58,15 @@ export function openFastPathStream(
       );
       return;
     }
+    // The client's first bytes follow the HEADERS at once: the remote relays them to the export as
+    // soon as it has accepted, without waiting for our next turn after its answer.
+    early?.attach(stream);
     let settled = false;
     const fail = (err: DataPlaneError): void => {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
+      early?.detach(stream);
       if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_CANCEL);
       reject(err);
     };

@@ -11,8 +11,9 @@ import { errorCode } from '../errors';
 import type { DataPlaneMetrics } from '../metrics';
 import { resetStream } from '../relay';
 import type { TunnelTracker } from '../tunnels';
-import { tuneSocket } from '../tuning';
+import { EARLY_BYTES_LIMIT, tuneSocket } from '../tuning';
 import type { TunnelConnector } from '../client/connector';
+import { EarlyBytes } from './early-bytes';
 import { planEgress } from './egress-decision';
 
 export interface EgressContext {
@@ -39,6 +40,7 @@ export async function serveImportClient(
     return;
   }
   tuneSocket(socket);
+  const early = new EarlyBytes(socket, EARLY_BYTES_LIMIT);
   const plan = planEgress(config, ctx.lb, imp, socket.remoteAddress);
   // Plain fields rather than a child logger: nothing extra stays allocated for the tunnel's lifetime.
   const log = ctx.logger;
@@ -76,6 +78,7 @@ export async function serveImportClient(
         peer,
         { name: source.exportName, namespace: source.exportNamespace },
         plan.sourceAttributes,
+        early,
       );
     } catch (err) {
       slot.release();
@@ -87,15 +90,18 @@ export async function serveImportClient(
       continue;
     }
     if (socket.destroyed || ctx.closed()) {
+      early.discard();
       slot.release();
       resetStream(tunnel.stream);
       resetStream(socket);
       return;
     }
     ctx.metrics.setupSeconds.observe({ protocol: tunnel.protocol }, (performance.now() - started) / 1000);
-    await slot.run(importKey, socket, tunnel.stream);
+    const sentEarly = early.handOver(tunnel.stream);
+    await slot.run(importKey, socket, tunnel.stream, sentEarly);
     return;
   }
+  early.discard();
   ctx.metrics.errors.inc({ code: 'CL_ERR_NO_SOURCE' });
   log.info(
     { ...where, sources: plan.candidates.length },

@@ -418,14 +418,21 @@ export class GatewayServer {
     return new IdentityMismatchError('the client certificate of this connection has expired');
   }
 
-  /** (Re)starts the idle countdown of a session; called when it starts and when its last stream closes. */
+  /**
+   * (Re)starts the idle countdown of a session; called when it starts and when its last stream
+   * closes. The 'timeout' listener is added once per session: setTimeout(ms, callback) would add
+   * one more listener on every re-arm.
+   */
   private armSessionIdleTimer(session: http2.Http2Session): void {
     if (session.destroyed) return;
-    session.setTimeout(this.ctx.limits.keepAliveTimeoutMs, () => {
-      if ((this.openStreams.get(session) ?? 0) > 0) return; // re-armed when the last one closes
-      this.ctx.metrics.errors.inc({ code: 'CL_ERR_SESSION_IDLE' });
-      session.destroy();
-    });
+    if (session.listenerCount('timeout') === 0) {
+      session.on('timeout', () => {
+        if ((this.openStreams.get(session) ?? 0) > 0) return; // re-armed when the last one closes
+        this.ctx.metrics.errors.inc({ code: 'CL_ERR_SESSION_IDLE' });
+        session.destroy();
+      });
+    }
+    session.setTimeout(this.ctx.limits.keepAliveTimeoutMs);
   }
 
   private onStream(stream: http2.ServerHttp2Stream, headers: http2.IncomingHttpHeaders): void {

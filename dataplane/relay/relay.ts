@@ -53,6 +53,8 @@ export interface RelayOptions {
   readonly idleTimeoutMs?: number;
   /** Aborting it resets both sides (graceful shutdown after the drain period, import removed...). */
   readonly signal?: AbortSignal;
+  /** Bytes of `a` already written to `b` before the relay started (counted in `bytesAtoB`). */
+  readonly initialBytesAtoB?: number;
   /** Called once, when both sides are closed, with the same stats the promise resolves to. */
   readonly onClose?: (stats: RelayStats) => void;
 }
@@ -92,6 +94,7 @@ class Relay {
     const { a, b, options } = this;
     a.allowHalfOpen = true;
     b.allowHalfOpen = true;
+    this.bytesAtoB = options.initialBytesAtoB ?? 0;
 
     // One closure per handler per relay (not per chunk).
     // Bulk chunks are written corked until the end of the event-loop turn, so that everything read in
@@ -163,6 +166,10 @@ class Relay {
       this.idleTimer.unref();
     }
 
+    // A side whose readable half ended before the relay started (a client that sent its request and
+    // FIN while the tunnel was being opened) never emits 'end' again: pass it on now.
+    if (a.readableEnded && !wasReset(a)) b.end();
+    if (b.readableEnded && !wasReset(b)) a.end();
     // A stream that was already closed before the relay started never emits 'close' again.
     if (a.destroyed && a.closed) this.onClose('a');
     if (b.destroyed && b.closed) this.onClose('b');

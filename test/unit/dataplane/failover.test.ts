@@ -12,6 +12,7 @@ import {
   Cleanup,
   collect,
   connectTo,
+  denyFrom,
   exchange,
   exportOf,
   importAddress,
@@ -32,14 +33,6 @@ beforeAll(async () => {
 });
 afterEach(() => cleanup.run());
 
-const denyFrom = (peerName: string): PolicyObject => ({
-  name: `deny-${peerName}`,
-  spec: {
-    action: 'deny',
-    from: [{ workloadSelector: { matchLabels: { 'peer.clusterlink.net/name': peerName } } }],
-    to: [{ workloadSelector: {} }],
-  },
-});
 const denyTo = (peerName: string): PolicyObject => ({
   name: `deny-to-${peerName}`,
   spec: {

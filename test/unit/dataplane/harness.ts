@@ -43,6 +43,16 @@ export const ALLOW_ALL: PolicyObject = {
   spec: { action: 'allow', from: [{ workloadSelector: {} }], to: [{ workloadSelector: {} }] },
 };
 
+/** Denies every connection from `peerName` (at the exporting side: its ingress decision). */
+export const denyFrom = (peerName: string): PolicyObject => ({
+  name: `deny-${peerName}`,
+  spec: {
+    action: 'deny',
+    from: [{ workloadSelector: { matchLabels: { 'peer.clusterlink.net/name': peerName } } }],
+    to: [{ workloadSelector: {} }],
+  },
+});
+
 export interface SiteSpec {
   readonly name: string;
   readonly version?: number;
