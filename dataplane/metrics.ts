@@ -12,6 +12,22 @@ export type Direction = 'egress' | 'ingress';
 const TUNNEL = ['direction', 'service', 'peer'] as const;
 type TunnelLabel = (typeof TUNNEL)[number];
 
+/** Series are resolved once per (direction, service, peer); past this many the cache starts over. */
+const TUNNEL_SERIES_CACHE_MAX = 4096;
+
+/**
+ * The per-tunnel series of one (direction, service, peer), with their labels resolved once:
+ * prom-client hashes a label object on every update, which was a measurable share of the CPU per
+ * connection.
+ */
+export interface TunnelSeries {
+  readonly opened: { inc(): void };
+  readonly active: { inc(): void; dec(): void };
+  readonly bytesIn: { inc(value: number): void };
+  readonly bytesOut: { inc(value: number): void };
+  closed(end: string): { inc(): void };
+}
+
 export class DataPlaneMetrics {
   readonly registry: Registry;
   readonly connectionsOpened: Counter<TunnelLabel>;
@@ -23,6 +39,7 @@ export class DataPlaneMetrics {
   readonly errors: Counter<'code'>;
   readonly snapshotVersion: Gauge;
   readonly tlsHandshakes: Counter<'protocol' | 'resumed'>;
+  private readonly tunnelSeriesCache = new Map<string, TunnelSeries>();
 
   constructor(registry: Registry = new Registry()) {
     this.registry = registry;
@@ -70,5 +87,31 @@ export class DataPlaneMetrics {
       'clusterlink_dataplane_snapshot_version',
       'Version of the snapshot in effect',
     );
+  }
+
+  /** The series of tunnels in `direction` for `service` and `peer` (cached). */
+  tunnelSeries(direction: Direction, service: string, peer: string): TunnelSeries {
+    const key = `${direction}\0${service}\0${peer}`;
+    let series = this.tunnelSeriesCache.get(key);
+    if (series) return series;
+    if (this.tunnelSeriesCache.size >= TUNNEL_SERIES_CACHE_MAX) this.tunnelSeriesCache.clear();
+    const labels = { direction, service, peer };
+    const closedByEnd = new Map<string, { inc(): void }>();
+    series = {
+      opened: this.connectionsOpened.labels(labels),
+      active: this.connectionsActive.labels(labels),
+      bytesIn: this.bytes.labels({ ...labels, flow: 'in' }),
+      bytesOut: this.bytes.labels({ ...labels, flow: 'out' }),
+      closed: (end) => {
+        let child = closedByEnd.get(end);
+        if (!child) {
+          child = this.connectionsClosed.labels({ ...labels, end });
+          closedByEnd.set(end, child);
+        }
+        return child;
+      },
+    };
+    this.tunnelSeriesCache.set(key, series);
+    return series;
   }
 }

@@ -5,7 +5,7 @@
  */
 import type { Duplex } from 'node:stream';
 import type { Logger } from '../controller/log';
-import { relay, type RelayStats } from './relay';
+import { startRelay, type RelayHandle, type RelayStats } from './relay';
 import type { DataPlaneMetrics, Direction } from './metrics';
 
 export interface TunnelSlot {
@@ -21,7 +21,7 @@ export interface TunnelSlot {
 export class TunnelTracker {
   private total = 0;
   private readonly perPeer = new Map<string, number>();
-  private readonly aborts = new Set<AbortController>();
+  private readonly running = new Set<RelayHandle>();
   private idleWaiters: (() => void)[] = [];
 
   constructor(
@@ -66,42 +66,41 @@ export class TunnelTracker {
     sentAtoB: number,
     release: () => void,
   ): Promise<RelayStats> {
-    const labels = { direction: this.direction, service, peer };
-    const abort = new AbortController();
-    this.aborts.add(abort);
-    this.metrics.connectionsOpened.inc(labels);
-    this.metrics.connectionsActive.inc(labels);
+    const series = this.metrics.tunnelSeries(this.direction, service, peer);
+    series.opened.inc();
+    series.active.inc();
     try {
-      const relaying = relay(a, b, {
+      const handle = startRelay(a, b, {
         idleTimeoutMs: this.limits().idleTimeoutMs,
-        signal: abort.signal,
         initialBytesAtoB: sentAtoB,
       });
+      this.running.add(handle);
       // Client sockets start paused (pauseOnConnect) and response readers pause theirs: the relay
       // only attaches 'data' listeners, which do not restart an explicitly paused stream.
       a.resume();
       b.resume();
-      const stats = await relaying;
-      this.metrics.connectionsClosed.inc({ ...labels, end: stats.end });
-      this.metrics.bytes.inc({ ...labels, flow: 'in' }, stats.bytesAtoB);
-      this.metrics.bytes.inc({ ...labels, flow: 'out' }, stats.bytesBtoA);
-      this.logger.debug(
-        {
-          direction: this.direction,
-          service,
-          peer,
-          end: stats.end,
-          bytesIn: stats.bytesAtoB,
-          bytesOut: stats.bytesBtoA,
-          durationMs: Math.round(stats.durationMs),
-          err: stats.error?.message,
-        },
-        'tunnel closed',
-      );
+      const stats = await handle.done;
+      this.running.delete(handle);
+      series.closed(stats.end).inc();
+      series.bytesIn.inc(stats.bytesAtoB);
+      series.bytesOut.inc(stats.bytesBtoA);
+      if (this.logger.isLevelEnabled('debug'))
+        this.logger.debug(
+          {
+            direction: this.direction,
+            service,
+            peer,
+            end: stats.end,
+            bytesIn: stats.bytesAtoB,
+            bytesOut: stats.bytesBtoA,
+            durationMs: Math.round(stats.durationMs),
+            err: stats.error?.message,
+          },
+          'tunnel closed',
+        );
       return stats;
     } finally {
-      this.metrics.connectionsActive.dec(labels);
-      this.aborts.delete(abort);
+      series.active.dec();
       release();
     }
   }
@@ -114,7 +113,7 @@ export class TunnelTracker {
 
   /** Resets every running tunnel (end of the shutdown grace period, destroy()). */
   abortAll(reason: Error): void {
-    for (const abort of this.aborts) abort.abort(reason);
+    for (const handle of this.running) handle.cancel(reason);
   }
 
   private notifyIdle(): void {

@@ -67,7 +67,23 @@ const IDLE_TICKS = 4;
  * Resolves (never rejects) when both streams are closed.
  */
 export function relay(a: Duplex, b: Duplex, options: RelayOptions = {}): Promise<RelayStats> {
-  return new Promise((resolve) => new Relay(a, b, options, resolve).start());
+  return startRelay(a, b, options).done;
+}
+
+/** A running relay: its outcome, and a way to cancel it without an AbortSignal per relay. */
+export interface RelayHandle {
+  readonly done: Promise<RelayStats>;
+  /** Resets both sides; the relay ends as 'cancelled' with `reason`. */
+  cancel(reason: Error): void;
+}
+
+export function startRelay(a: Duplex, b: Duplex, options: RelayOptions = {}): RelayHandle {
+  let instance!: Relay;
+  const done = new Promise<RelayStats>((resolve) => {
+    instance = new Relay(a, b, options, resolve);
+    instance.start();
+  });
+  return { done, cancel: (reason) => instance.cancel(reason) };
 }
 
 class Relay {
@@ -173,6 +189,10 @@ class Relay {
     // A stream that was already closed before the relay started never emits 'close' again.
     if (a.destroyed && a.closed) this.onClose('a');
     if (b.destroyed && b.closed) this.onClose('b');
+  }
+
+  cancel(reason: Error): void {
+    this.fail(undefined, 'cancelled', reason);
   }
 
   /** Counter check instead of a timestamp per chunk: idle once the byte total stood still long enough. */
