@@ -6,6 +6,7 @@
 import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { SnapshotTls } from '../../controller/api/snapshot';
+import { GATEWAY_TLS } from '../tls-settings';
 
 /** Remembered TLS sessions (resumption skips the certificate exchange and signatures). */
 const MAX_SESSIONS = 1024;
@@ -21,7 +22,7 @@ export class ClientTls {
       ca: material.ca,
       cert: material.cert,
       key: material.key,
-      minVersion: 'TLSv1.2',
+      ...GATEWAY_TLS,
     });
     this.generation++;
     this.sessions.clear(); // sessions of the old certificates must not be resumed
@@ -49,7 +50,7 @@ export class ClientTls {
       session: this.sessions.get(sessionKey(sni, host, port)),
       servername: isIp(sni) ? undefined : sni,
       ALPNProtocols: alpn,
-      minVersion: 'TLSv1.2',
+      minVersion: GATEWAY_TLS.minVersion,
       rejectUnauthorized: true,
       checkServerIdentity: (_host, cert) => tls.checkServerIdentity(peerName, cert),
     };

@@ -30,6 +30,7 @@ import {
   type TunnelTarget,
 } from './handlers';
 import { BadRequestError, IdentityMismatchError } from '../errors';
+import { GATEWAY_TLS } from '../tls-settings';
 
 export const ALPN_PROTOCOLS = ['h2', 'http/1.1'];
 
@@ -109,7 +110,7 @@ export class GatewayServer {
       requestCert: true,
       rejectUnauthorized: true,
       ALPNProtocols: options.offerH2 === false ? ['http/1.1'] : ALPN_PROTOCOLS,
-      minVersion: 'TLSv1.2',
+      ...GATEWAY_TLS,
       handshakeTimeout: limits.handshakeTimeoutMs,
       // Not half-open: a client that sends FIN mid-handshake must be closed at once. Tunnels turn
       // half-open on when they start (the relay sets allowHalfOpen on both ends).
@@ -162,7 +163,7 @@ export class GatewayServer {
       ca: material.ca,
       cert: material.cert,
       key: material.key,
-      minVersion: 'TLSv1.2',
+      ...GATEWAY_TLS,
     });
     this.tlsGeneration++;
     if (this.hasTls) this.retireConnections();

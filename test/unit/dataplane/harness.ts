@@ -254,7 +254,13 @@ export async function eventually(check: () => boolean | Promise<boolean>, timeou
 export function tlsTo(
   dp: DataPlane,
   identity: CertificateAndKey,
-  options: { ca: string; servername: string; alpn?: string[] },
+  options: {
+    ca: string;
+    servername: string;
+    alpn?: string[];
+    ciphers?: string;
+    maxVersion?: tls.SecureVersion;
+  },
 ): Promise<tls.TLSSocket> {
   const { port } = dp.gatewayAddress;
   return new Promise((resolve, reject) => {
@@ -266,6 +272,8 @@ export function tlsTo(
       key: identity.key,
       servername: options.servername,
       ALPNProtocols: options.alpn ?? ['http/1.1'],
+      ciphers: options.ciphers,
+      maxVersion: options.maxVersion,
       allowHalfOpen: true,
     } as tls.ConnectionOptions);
     socket.once('secureConnect', () => {
