@@ -5,7 +5,9 @@
  * - haproxy: the reference two-hop mTLS tunnel of ../shared/bench/anchors, started by its own
  *   paths.sh (sourced in a shell, start_haproxy), certificates from its certs.sh;
  * - ours: two DataPlane processes (site-a imports, site-b exports), h2 sessions between them;
- * - ours-h1: the same, forced onto the compatible HTTP/1.1 protocol (one TLS connection per tunnel).
+ * - ours-h1: the same, forced onto the compatible HTTP/1.1 protocol (one TLS connection per tunnel);
+ * - node-floor: the least a Node.js mTLS tunnel can do (bench/floor-relay.ts: tls + pipe), to show
+ *   what Node's own layers cost.
  */
 import type { ChildProcess } from 'node:child_process';
 import { appendFileSync, createWriteStream, existsSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -61,6 +63,8 @@ export async function startPath(name: string, env: PathEnv): Promise<RunningPath
       return startOurs(name, env, false);
     case 'ours-h1':
       return startOurs(name, env, true);
+    case 'node-floor':
+      return startFloor(env);
     default: {
       // ours+VARIANT / ours-h1+VARIANT: tuning experiments, VARIANT a key of env.variants.
       const [base, variant] = name.split('+');
@@ -106,6 +110,44 @@ async function startHaproxy(env: PathEnv): Promise<RunningPath> {
     throw err;
   }
   return { name: 'haproxy', redisPort, iperfPort, gateways: { a: pidA, b: pidB }, stop };
+}
+
+/** Fixed ports of the node-floor path (A: redis, iperf; B: the mTLS port). */
+const FLOOR_PORTS = { aRedis: 17310, aIperf: 17311, b: 17343 };
+
+async function startFloor(env: PathEnv): Promise<RunningPath> {
+  for (const port of Object.values(FLOOR_PORTS)) {
+    if (!(await portFree(port))) throw new PathUnavailable(`port ${port} is in use`);
+  }
+  const relayJs = path.join(__dirname, '..', 'floor-relay.js');
+  const spawnSide = async (side: 'a' | 'b', ports: number[]): Promise<ChildProcess> => {
+    const child = env.children.spawn(
+      process.execPath,
+      [...env.nodeFlags, relayJs, side, env.anchorCerts, String(FLOOR_PORTS.b), ...ports.map(String)],
+      { stdio: ['pipe', 'pipe', 'pipe'] },
+    );
+    child.stderr!.pipe(createWriteStream(path.join(env.logDir, `node-floor-${side}.log`), { flags: 'a' }));
+    await firstLine(child, 'READY', 10_000);
+    return child;
+  };
+  const b = await spawnSide('b', [env.services.redis, env.services.iperf]);
+  let a: ChildProcess;
+  try {
+    a = await spawnSide('a', [FLOOR_PORTS.aRedis, FLOOR_PORTS.aIperf]);
+  } catch (err) {
+    await env.children.stop(b);
+    throw err;
+  }
+  return {
+    name: 'node-floor',
+    redisPort: FLOOR_PORTS.aRedis,
+    iperfPort: FLOOR_PORTS.aIperf,
+    gateways: { a: a.pid!, b: b.pid! },
+    stop: async () => {
+      await env.children.stop(a);
+      await env.children.stop(b);
+    },
+  };
 }
 
 async function startSite(

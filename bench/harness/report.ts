@@ -120,13 +120,25 @@ function ratio(a: number | undefined, b: number | undefined): number | undefined
   return a === undefined || b === undefined || b === 0 ? undefined : a / b;
 }
 
-/** Markdown table: one column per path, then ours/HAProxy, ours/direct, target and verdict. */
+/**
+ * Markdown table: one column per path, then ours/HAProxy, ours/direct (and node-floor/HAProxy when
+ * that path ran), target and verdict.
+ */
 export function table(figures: Record<string, PathFigures>, ours = 'ours'): string {
   const paths = Object.keys(figures);
   const mine = figures[ours];
   const ref = figures.haproxy;
   const direct = figures.direct;
-  const header = ['metric', ...paths, `${ours}/haproxy`, `${ours}/direct`, 'target', 'met'];
+  const floor = figures['node-floor'];
+  const header = [
+    'metric',
+    ...paths,
+    `${ours}/haproxy`,
+    `${ours}/direct`,
+    ...(floor ? ['node-floor/haproxy'] : []),
+    'target',
+    'met',
+  ];
   const lines = [`| ${header.join(' | ')} |`, `|${header.map(() => '---').join('|')}|`];
   for (const row of ROWS) {
     const cells = [row.label, ...paths.map((p) => fmt(figures[p]?.[row.metric], row.digits))];
@@ -136,6 +148,10 @@ export function table(figures: Record<string, PathFigures>, ours = 'ours'): stri
       fmt(toRef, 2) + (toRef === undefined ? '' : 'x'),
       fmt(toDirect, 2) + (toDirect === undefined ? '' : 'x'),
     );
+    if (floor) {
+      const floorToRef = ratio(floor[row.metric], ref?.[row.metric]);
+      cells.push(fmt(floorToRef, 2) + (floorToRef === undefined ? '' : 'x'));
+    }
     let target = '';
     let met = '';
     if (row.target?.ratio !== undefined) {
