@@ -7,6 +7,7 @@ import * as net from 'node:net';
 import * as tls from 'node:tls';
 import type { SnapshotTls } from '../../controller/api/snapshot';
 import { GATEWAY_TLS } from '../tls-settings';
+import { NO_DELAY } from '../tuning';
 
 /** Remembered TLS sessions (resumption skips the certificate exchange and signatures). */
 const MAX_SESSIONS = 1024;
@@ -88,6 +89,9 @@ export function connectTls(
     // TLS over a TCP socket of our own, so that a tunnel can reset the TCP connection (tls-reset.ts).
     const raw = net.connect({ host: options.host, port: options.port as number, allowHalfOpen: true });
     raw.on('error', () => undefined); // surfaces as the TLS socket's error
+    // Tunnels of the compatible protocol carry request/response traffic on this connection itself
+    // (h2 sessions turn Nagle off on their own).
+    raw.setNoDelay(NO_DELAY);
     const socket = tls.connect({ ...options, socket: raw, allowHalfOpen: true } as tls.ConnectionOptions);
     sessions?.rememberSessions(socket, options);
     const timer = setTimeout(() => {

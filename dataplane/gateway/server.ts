@@ -5,7 +5,7 @@
  */
 import * as http from 'node:http';
 import * as http2 from 'node:http2';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import * as tls from 'node:tls';
 import type { Duplex } from 'node:stream';
 import type { SnapshotTls } from '../../controller/api/snapshot';
@@ -19,7 +19,13 @@ import {
   parseFastPathHeaders,
   EXPORT_NAME_HEADER,
 } from '../protocol';
-import { H2_SETTINGS, h2SessionOptions, STREAM_HIGH_WATER_MARK, widenConnectionWindow } from '../tuning';
+import {
+  H2_SETTINGS,
+  h2SessionOptions,
+  NO_DELAY,
+  STREAM_HIGH_WATER_MARK,
+  widenConnectionWindow,
+} from '../tuning';
 import type { GatewayContext } from './context';
 import {
   errorResponse,
@@ -123,6 +129,8 @@ export class GatewayServer {
     this.tlsServer.on('connection', (raw: Duplex) => {
       // Tracked from TCP accept, so destroy() also ends connections still in their handshake.
       this.rawSockets.add(raw);
+      // HTTP/1.1 tunnels relay on this connection itself (h2 sessions turn Nagle off on their own).
+      (raw as Partial<Socket>).setNoDelay?.(NO_DELAY);
       this.acceptedUnder.set(raw, this.tlsGeneration);
       raw.once('close', () => this.rawSockets.delete(raw));
     });
