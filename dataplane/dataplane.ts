@@ -3,7 +3,7 @@
  * whole configuration from snapshots (applySnapshot), decides every connection in-process.
  */
 import type { Registry } from 'prom-client';
-import type { GatewaySnapshot } from '../controller/api/snapshot';
+import { snapshotSupersedes, type GatewaySnapshot } from '../controller/api/snapshot';
 import { rootLogger, type Logger } from '../controller/log';
 import { LoadBalancer } from '../controller/lb/order';
 import { ClientTls } from './client/client-tls';
@@ -137,9 +137,10 @@ export class DataPlane {
   }
 
   /**
-   * Applies a snapshot: stale versions are ignored, an invalid one is refused whole (the previous
-   * stays in effect). Import listeners that cannot listen are reported in the rejection after the
-   * rest of the snapshot is in effect.
+   * Applies a snapshot: stale versions of the origin in effect are ignored (a snapshot of another
+   * origin, a new control-plane instance, is taken whatever its version), an invalid one is
+   * refused whole (the previous stays in effect). Import listeners that cannot listen are reported
+   * in the rejection after the rest of the snapshot is in effect.
    */
   applySnapshot(snapshot: GatewaySnapshot): Promise<void> {
     const run = this.applying.then(() => this.apply(snapshot));
@@ -149,11 +150,9 @@ export class DataPlane {
 
   private async apply(snapshot: GatewaySnapshot): Promise<void> {
     if (this.closed) throw new DataPlaneError(DataPlaneErrorCode.closed, 'data plane is closed');
-    if (this.current && snapshot.version <= this.current.version) {
-      this.logger.debug(
-        { version: snapshot.version, current: this.current.version },
-        'stale snapshot ignored',
-      );
+    const previous = this.current?.snapshot;
+    if (!snapshotSupersedes(snapshot, previous)) {
+      this.logger.debug({ version: snapshot.version, current: previous?.version }, 'stale snapshot ignored');
       return;
     }
     let next: CompiledConfig;
@@ -163,6 +162,12 @@ export class DataPlane {
       this.metrics.errors.inc({ code: errorCode(err) });
       this.logger.error({ version: snapshot.version, err: (err as Error).message }, 'snapshot refused');
       throw err;
+    }
+    if (previous && snapshot.origin !== previous.origin) {
+      this.logger.info(
+        { origin: snapshot.origin, version: snapshot.version, previousVersion: previous.version },
+        'snapshot from a new control-plane instance',
+      );
     }
     if (tlsChanged(this.current?.snapshot, snapshot)) {
       this.gateway.setTls(snapshot.tls);

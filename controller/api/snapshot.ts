@@ -5,7 +5,8 @@
  * on the last one it received while the control plane is away.
  *
  * The snapshot is plain JSON (it crosses a process boundary in Kubernetes), immutable once built,
- * and versioned: `version` grows with every change so receivers can ignore stale deliveries.
+ * and versioned: `version` grows with every change of one publisher, which `origin` names, so
+ * receivers can ignore stale deliveries from that publisher and take any snapshot of another.
  */
 import type { PolicyObject } from '../policy/types';
 
@@ -69,7 +70,16 @@ export interface SnapshotTls {
 
 export interface GatewaySnapshot {
   readonly schema: typeof SNAPSHOT_SCHEMA;
+  /** Grows with every snapshot of one origin; says nothing across origins. */
   readonly version: number;
+  /**
+   * Names the publisher (one control-plane process's lifetime, random): versions of different
+   * origins are not compared, since a replica or restarted process may run on a clock behind.
+   * Absent for a source that is the only one its data plane ever has (the standalone gateway runs
+   * its data plane in-process); absent counts as one origin of its own, so the rule stays
+   * "different origin: take it; same origin: take it if newer".
+   */
+  readonly origin?: string;
   readonly localPeer: { readonly name: string; readonly labels: Labels };
   readonly tls: SnapshotTls;
   /** Secret (base64, at least 32 bytes) shared by all replicas of this site to sign access tokens. */
@@ -80,6 +90,18 @@ export interface GatewaySnapshot {
   /** AccessPolicies (namespaced) and PrivilegedAccessPolicies (namespace absent). */
   readonly policies: readonly PolicyObject[];
   readonly clients: readonly SnapshotClient[];
+}
+
+/** What orders snapshots: the publisher and its version. */
+export type SnapshotStamp = Pick<GatewaySnapshot, 'version' | 'origin'>;
+
+/**
+ * Whether a receiver holding `current` takes `next`: always from another origin (a new publisher
+ * is authoritative whatever its version), from the same origin only when newer.
+ */
+export function snapshotSupersedes(next: SnapshotStamp, current: SnapshotStamp | undefined): boolean {
+  if (!current) return true;
+  return next.origin !== current.origin || next.version > current.version;
 }
 
 /** Something that delivers snapshots; both control planes implement it, the data plane consumes it. */

@@ -19,7 +19,7 @@ import { resolveExport } from '../reconcile/export-validity';
 import type { PeerHealthVerdict } from '../reconcile/peer-status';
 import { portHolders } from '../reconcile/ports';
 
-export type SnapshotContent = Omit<GatewaySnapshot, 'version'>;
+export type SnapshotContent = Omit<GatewaySnapshot, 'version' | 'origin'>;
 
 export interface SnapshotInputs {
   readonly localPeer: { readonly name: string; readonly labels: Readonly<Record<string, string>> };

@@ -1,7 +1,8 @@
 /**
  * The data plane's side of the snapshot channel: a SnapshotSource that long-polls the control
- * plane over mTLS, delivers every newer snapshot, and keeps the last one (and keeps retrying with
- * backoff) while the control plane is away, so the data plane serves on through restarts.
+ * plane over mTLS, delivers every other snapshot (a new version, or one from another control-plane
+ * instance), and keeps the last one (and keeps retrying with backoff) while the control plane is
+ * away, so the data plane serves on through restarts.
  */
 import * as https from 'node:https';
 import type { GatewaySnapshot, SnapshotSource } from '../api/snapshot';
@@ -9,7 +10,7 @@ import { backoffDelay, sleep } from '../k8s/backoff';
 import type { Logger } from '../log';
 import { CertificateWatcher } from '../cert-files';
 import { defaultCertificateFiles, loadPeerIdentity, type CertificateFiles } from '../identity';
-import { parseSnapshot, SNAPSHOT_PATH } from './wire';
+import { parseSnapshot, SNAPSHOT_PATH, snapshotQuery } from './wire';
 import { CERT_DIR, CONTROLPLANE_NAME, SNAPSHOT_PORT } from '../api/conventions';
 
 export interface SnapshotClientOptions {
@@ -126,10 +127,12 @@ export class SnapshotClient implements SnapshotSource {
     let failures = 0;
     while (!this.abort.signal.aborted) {
       try {
-        const s = await this.poll(this.last?.version ?? 0);
+        const s = await this.poll(this.last);
         this.connected = true;
         failures = 0;
-        if (s && s.version !== this.last?.version) {
+        // Handed on when it is another snapshot, of another origin or version: which one wins is
+        // the data plane's decision (snapshotSupersedes), not the channel's.
+        if (s && (s.version !== this.last?.version || s.origin !== this.last?.origin)) {
           this.last = s;
           this.setTls(s.tls);
           for (const l of [...this.listeners]) {
@@ -154,13 +157,13 @@ export class SnapshotClient implements SnapshotSource {
     }
   }
 
-  private poll(after: number): Promise<GatewaySnapshot | undefined> {
+  private poll(held: GatewaySnapshot | undefined): Promise<GatewaySnapshot | undefined> {
     return new Promise((resolve, reject) => {
       const req = https.request(
         {
           host: this.options.host,
           port: this.options.port,
-          path: `${SNAPSHOT_PATH}?after=${after}`,
+          path: `${SNAPSHOT_PATH}?${snapshotQuery(held)}`,
           method: 'GET',
           agent: this.agent,
           signal: AbortSignal.any([

@@ -1,7 +1,8 @@
 /**
  * Serves snapshots to this site's data-plane replicas over mutual TLS (HTTPS long-poll):
- * `GET /v1/snapshot?after=<version>` answers at once with the current snapshot when its version
- * differs from `after`, otherwise waits for the next one (204 after LONG_POLL_MS).
+ * `GET /v1/snapshot?after=<version>&origin=<origin>` answers at once with the current snapshot
+ * when its version or origin differs from the client's, otherwise waits for the next one (204
+ * after LONG_POLL_MS).
  *
  * The snapshot carries this site's private key and token key, so only a client presenting this
  * site's own peer certificate (chained to the fabric CA, first DNS SAN = local peer name) is served.
@@ -13,7 +14,7 @@ import type { TLSSocket } from 'node:tls';
 import { SNAPSHOT_PORT } from '../api/conventions';
 import type { GatewaySnapshot, SnapshotSource } from '../api/snapshot';
 import type { Logger } from '../log';
-import { LONG_POLL_MS, SNAPSHOT_PATH } from './wire';
+import { clientLacks, LONG_POLL_MS, SNAPSHOT_PATH } from './wire';
 
 export interface SnapshotServerOptions {
   readonly source: SnapshotSource;
@@ -135,7 +136,6 @@ export class SnapshotServer {
       res.writeHead(403, { 'content-type': 'text/plain' }).end('only this site may fetch its snapshot\n');
       return;
     }
-    const after = Number(url.searchParams.get('after') ?? '0');
     const send = (s: GatewaySnapshot) => {
       const body = s === this.current ? this.body : JSON.stringify(s);
       this.closeIfOutdated(req, res, s);
@@ -143,7 +143,7 @@ export class SnapshotServer {
         .writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) })
         .end(body);
     };
-    if (this.current && this.current.version !== after) return send(this.current);
+    if (this.current && clientLacks(this.current, url.searchParams)) return send(this.current);
     if (this.closed) {
       res.writeHead(503).end();
       return;

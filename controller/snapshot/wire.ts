@@ -1,9 +1,16 @@
 /** The snapshot channel's wire format: path, and validation of what arrives (pure). */
-import { SNAPSHOT_SCHEMA, type GatewaySnapshot } from '../api/snapshot';
+import { SNAPSHOT_SCHEMA, type GatewaySnapshot, type SnapshotStamp } from '../api/snapshot';
 
 export const SNAPSHOT_PATH = '/v1/snapshot';
 /** How long the server holds a long-poll before answering 204 (no change). */
 export const LONG_POLL_MS = 25_000;
+
+/**
+ * What a snapshot's `origin` may be: a short token of URL-safe characters (publishers use 16
+ * random bytes in base64url, 22 characters). Bounded so a malformed snapshot cannot carry an
+ * arbitrary string into logs and long-poll queries.
+ */
+export const SNAPSHOT_ORIGIN = /^[A-Za-z0-9_-]{1,64}$/;
 
 export class SnapshotFormatError extends Error {
   readonly code = 'CL_ERR_SNAPSHOT_FORMAT';
@@ -11,6 +18,27 @@ export class SnapshotFormatError extends Error {
     super(message);
     this.name = 'SnapshotFormatError';
   }
+}
+
+/**
+ * The long-poll query naming the snapshot a client holds. The origin goes with the version: a
+ * client that moved to another control-plane instance must get its snapshot even when the two
+ * versions happen to be equal.
+ */
+export function snapshotQuery(held: SnapshotStamp | undefined): string {
+  if (!held) return 'after=0';
+  return `after=${held.version}&origin=${encodeURIComponent(held.origin ?? '')}`;
+}
+
+/**
+ * Whether the server's `current` snapshot is not the one the query says the client holds (the
+ * server then answers at once). A query without `origin` (an older client) compares versions only,
+ * or such a client would be answered at once, again and again, with a snapshot it already has.
+ */
+export function clientLacks(current: SnapshotStamp, query: URLSearchParams): boolean {
+  const origin = query.get('origin');
+  if (current.version !== Number(query.get('after') ?? '0')) return true;
+  return origin !== null && origin !== (current.origin ?? '');
 }
 
 const isObj = (v: unknown): v is Record<string, unknown> =>
@@ -29,6 +57,10 @@ export function parseSnapshot(text: string): GatewaySnapshot {
     throw new SnapshotFormatError(`unsupported snapshot schema ${String(v.schema)}`);
   if (typeof v.version !== 'number' || !Number.isSafeInteger(v.version) || v.version < 1) {
     throw new SnapshotFormatError('snapshot version must be a positive integer');
+  }
+  // Optional: a source without one (an older control plane) counts as one origin of its own.
+  if (v.origin !== undefined && (typeof v.origin !== 'string' || !SNAPSHOT_ORIGIN.test(v.origin))) {
+    throw new SnapshotFormatError('snapshot origin must be 1 to 64 characters of A-Z, a-z, 0-9, "_" or "-"');
   }
   for (const field of ['peers', 'exports', 'imports', 'policies', 'clients'] as const) {
     if (!Array.isArray(v[field])) throw new SnapshotFormatError(`snapshot.${field} must be an array`);

@@ -234,6 +234,7 @@ export class StandaloneGateway extends EventEmitter {
 
   private snapshot(): GatewaySnapshot {
     const identity = this.identity!;
+    // No origin: the in-process data plane has no other source, so this counter alone orders it.
     return buildStandaloneSnapshot({
       version: ++this.version,
       localPeer: { name: identity.peerName, labels: this.options.peerLabels ?? {} },

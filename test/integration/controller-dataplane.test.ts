@@ -10,6 +10,7 @@ import { runControlPlane, type ControlPlane } from '../../controller/main';
 import { SnapshotClient } from '../../controller/snapshot/client';
 import { startTestCluster, type TestCluster } from '../harness/cluster';
 import {
+  accepts,
   create,
   createDataplanePod,
   crd,
@@ -38,22 +39,6 @@ function freePort(): Promise<number> {
       const port = (s.address() as net.AddressInfo).port;
       s.close(() => resolve(port));
     });
-  });
-}
-
-/**
- * Whether something accepts TCP connections on the port. The data plane resets a client whose
- * Import has no usable source (no Peer here), possibly before 'connect' is seen: a reset still
- * proves the listener, only a refusal means there is none.
- */
-function accepts(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = net.connect(port, '127.0.0.1');
-    socket.once('connect', () => {
-      socket.destroy();
-      resolve(true);
-    });
-    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code !== 'ECONNREFUSED'));
   });
 }
 

@@ -3,6 +3,7 @@
  * PKI, a raw client for arranging and inspecting objects, and waiting helpers.
  */
 import * as fs from 'node:fs';
+import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import {
@@ -208,4 +209,20 @@ export async function eventsFor(
     items: { reason: string; message: string; type: string; involvedObject: { name: string } }[];
   }>('GET', collectionPath(Resources.event, namespace));
   return list.items.filter((e) => e.involvedObject.name === name);
+}
+
+/**
+ * Whether something accepts TCP connections on the port. The data plane resets a client whose
+ * Import has no usable source (no Peer here), possibly before 'connect' is seen: a reset still
+ * proves the listener, only a refusal means there is none.
+ */
+export function accepts(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = net.connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', (err: NodeJS.ErrnoException) => resolve(err.code !== 'ECONNREFUSED'));
+  });
 }

@@ -179,7 +179,7 @@ describe('clientsFromPods', () => {
 describe('SnapshotPublisher', () => {
   it('publishes a new version only when the content changes, versions growing', () => {
     let now = 1000;
-    const pub = new SnapshotPublisher(() => now);
+    const pub = new SnapshotPublisher({ now: () => now });
     const seen: number[] = [];
     const content = buildSnapshotContent(inputs());
     const first = pub.publish(content);
@@ -189,5 +189,25 @@ describe('SnapshotPublisher', () => {
     const second = pub.publish({ ...content, tokenKey: 'b3RoZXI=' });
     expect(second.version).toBe(1001);
     expect(seen).toEqual([1000, 1001]);
+  });
+
+  it('stamps every snapshot with its own origin, one per publisher', () => {
+    const content = buildSnapshotContent(inputs());
+    const a = new SnapshotPublisher();
+    const b = new SnapshotPublisher();
+    expect(a.origin).toMatch(/^[A-Za-z0-9_-]{22}$/);
+    expect(b.origin).not.toBe(a.origin);
+    const first = a.publish(content);
+    const second = a.publish({ ...content, tokenKey: 'b3RoZXI=' });
+    expect([first.origin, second.origin]).toEqual([a.origin, a.origin]);
+    expect(second.version).toBeGreaterThan(first.version);
+    expect(b.publish(content).origin).toBe(b.origin);
+  });
+
+  it('takes an injected origin and refuses a malformed one', () => {
+    expect(
+      new SnapshotPublisher({ origin: 'replica-a' }).publish(buildSnapshotContent(inputs())).origin,
+    ).toBe('replica-a');
+    expect(() => new SnapshotPublisher({ origin: 'has space' })).toThrow('malformed');
   });
 });

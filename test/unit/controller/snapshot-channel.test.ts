@@ -8,7 +8,12 @@ import type { GatewaySnapshot } from '../../../controller/api/snapshot';
 import { parseHostPort, SnapshotClient } from '../../../controller/snapshot/client';
 import { SnapshotPublisher } from '../../../controller/snapshot/publisher';
 import { SnapshotServer } from '../../../controller/snapshot/server';
-import { parseSnapshot, SnapshotFormatError } from '../../../controller/snapshot/wire';
+import {
+  clientLacks,
+  parseSnapshot,
+  SnapshotFormatError,
+  snapshotQuery,
+} from '../../../controller/snapshot/wire';
 import type { SnapshotContent } from '../../../controller/snapshot/builder';
 
 jest.setTimeout(30_000);
@@ -83,6 +88,14 @@ function nextSnapshot(client: SnapshotClient, after: number): Promise<GatewaySna
   });
 }
 
+async function waitFor(check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error('condition not reached in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 describe('snapshot channel', () => {
   it('delivers the current snapshot and then each new version', async () => {
     const pub = new SnapshotPublisher();
@@ -137,6 +150,33 @@ describe('snapshot channel', () => {
     const next = await nextSnapshot(client, first.version);
     expect(next.tokenKey).toBe('d'.repeat(44));
   });
+
+  it('hands on the snapshot of another instance even when its version is equal or lower', async () => {
+    const a = new SnapshotPublisher({ origin: 'replica-a' });
+    const first = a.publish(content('a'.repeat(44)));
+    const serverA = await startServer(a);
+    const port = serverA.address.port;
+    const client = startClient(port);
+    expect((await client.waitForSnapshot(5000)).origin).toBe('replica-a');
+    const delivered: GatewaySnapshot[] = [];
+    client.subscribe((s) => delivered.push(s));
+
+    // Same version, another origin: the long poll must not wait for the next change of B.
+    await serverA.close();
+    const b = new SnapshotPublisher({ origin: 'replica-b', now: () => first.version });
+    b.publish(content('b'.repeat(44)));
+    const serverB = await startServer(b, port);
+    await waitFor(() => delivered.some((s) => s.origin === 'replica-b'));
+    expect(delivered.at(-1)).toMatchObject({ origin: 'replica-b', version: first.version });
+
+    // A third instance whose clock is an hour behind.
+    await serverB.close();
+    const c = new SnapshotPublisher({ origin: 'replica-c', now: () => Date.now() - 3_600_000 });
+    c.publish(content('c'.repeat(44)));
+    await startServer(c, port);
+    await waitFor(() => delivered.some((s) => s.origin === 'replica-c'));
+    expect(delivered.at(-1)!.version).toBeLessThan(first.version);
+  });
 });
 
 describe('parseSnapshot', () => {
@@ -152,6 +192,32 @@ describe('parseSnapshot', () => {
     ]) {
       expect(() => parseSnapshot(bad)).toThrow(SnapshotFormatError);
     }
+  });
+});
+
+describe('snapshot origin on the wire', () => {
+  const withOrigin = (origin: unknown) => JSON.stringify({ ...content('k'), version: 3, origin });
+
+  it('accepts a token origin or none, refuses any other with a clear error', () => {
+    expect(parseSnapshot(withOrigin('Ab-_09')).origin).toBe('Ab-_09');
+    expect(parseSnapshot(withOrigin(undefined)).origin).toBeUndefined();
+    for (const bad of ['', 'x'.repeat(65), 'a b', 'a/b', 7, null]) {
+      expect(() => parseSnapshot(withOrigin(bad))).toThrow(/^snapshot origin must be 1 to 64 characters/);
+    }
+  });
+
+  it('names the held snapshot in the long-poll query; the server answers when version or origin differ', () => {
+    const held = { version: 5, origin: 'a' };
+    const query = (q: string) => new URLSearchParams(q);
+    expect(snapshotQuery(undefined)).toBe('after=0');
+    expect(snapshotQuery(held)).toBe('after=5&origin=a');
+    expect(snapshotQuery({ version: 5 })).toBe('after=5&origin=');
+    expect(clientLacks(held, query(snapshotQuery(held)))).toBe(false);
+    expect(clientLacks({ version: 5, origin: 'b' }, query(snapshotQuery(held)))).toBe(true);
+    expect(clientLacks({ version: 6, origin: 'a' }, query(snapshotQuery(held)))).toBe(true);
+    expect(clientLacks({ version: 5 }, query(snapshotQuery({ version: 5 })))).toBe(false);
+    // A client that sends no origin is compared by version alone (no answer loop).
+    expect(clientLacks({ version: 5, origin: 'b' }, query('after=5'))).toBe(false);
   });
 });
 
