@@ -29,10 +29,11 @@ export const RELAY_BATCH_MIN_CHUNK = 4096;
 
 /**
  * Bytes of an import client read ahead while its tunnel is being opened, sent with the tunnel
- * request and kept for failover (egress/early-bytes.ts). A client's first message fits; past this
- * the client waits for the tunnel.
+ * request and kept for failover (egress/early-bytes.ts). A client's first message fits (a TLS
+ * ClientHello, an HTTP request head, a database handshake); past this the client waits for the
+ * tunnel. Held per connection being set up, so it bounds that memory: tunnel slots x 16 KB.
  */
-export const EARLY_BYTES_LIMIT = 64 * 1024;
+export const EARLY_BYTES_LIMIT = 16 * 1024;
 
 /** Nagle off on every TCP socket: the relay writes whole chunks, latency matters for request/response. */
 export const NO_DELAY = true;
