@@ -9,7 +9,7 @@ export const LIMIT_FLAG_HELP =
   'override a data-plane limit, e.g. maxTunnels=5000 or h2StreamWindowBytes=1048576 (repeatable; env CL_LIMITS="a=1,b=2")';
 
 /** Limits that may be 0 (meaning "never"); every other limit must be at least 1. */
-const ZERO_ALLOWED: ReadonlySet<keyof DataPlaneLimits> = new Set(['idleTimeoutMs']);
+const ZERO_ALLOWED: ReadonlySet<keyof DataPlaneLimits> = new Set(['idleTimeoutMs', 'bufferBudgetBytes']);
 
 function isLimitName(name: string): name is keyof DataPlaneLimits {
   return Object.prototype.hasOwnProperty.call(DEFAULT_LIMITS, name);

@@ -6,6 +6,7 @@ import type { Registry } from 'prom-client';
 import { snapshotSupersedes, type GatewaySnapshot } from '../controller/api/snapshot';
 import { rootLogger, type Logger } from '../controller/log';
 import { LoadBalancer } from '../controller/lb/order';
+import { BufferPressure, PRESSURE_STREAM_WINDOW } from './buffer-pressure';
 import { ClientTls } from './client/client-tls';
 import { TunnelConnector } from './client/connector';
 import { H2SessionPool } from './client/session-pool';
@@ -20,6 +21,9 @@ import { LogLimiter } from './log-limiter';
 import { DataPlaneMetrics } from './metrics';
 import { TokenReplayCache } from './token-replay';
 import { TunnelTracker } from './tunnels';
+
+/** How often the bytes held in buffers are sampled against the budget. */
+const BUFFER_SAMPLE_INTERVAL_MS = 250;
 
 export interface DataPlaneOptions {
   /** Address of the gateway port. @default all interfaces */
@@ -63,6 +67,8 @@ export class DataPlane {
   private tunnelsAborted = false;
   private closing: Promise<void> | undefined;
   private address: { host: string; port: number } | undefined;
+  private readonly pressure: BufferPressure;
+  private pressureTimer: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: DataPlaneOptions) {
     this.logger = (options.logger ?? rootLogger).child({ component: 'dataplane' });
@@ -94,6 +100,35 @@ export class DataPlane {
       port: options.gatewayPort,
       offerH2: options.offerH2,
     });
+    this.pressure = new BufferPressure(
+      () => this.limits.bufferBudgetBytes,
+      (under, held, budget) => this.onBufferPressure(under, held, budget),
+    );
+  }
+
+  /** Samples the bytes tunnels hold; past the budget, every h2 session's peers send less. */
+  private startBufferSampling(): void {
+    const sample = (): void => {
+      const held = this.egressTunnels.heldBytes() + this.ingressTunnels.heldBytes();
+      this.metrics.bufferedBytes.set(held);
+      this.pressure.observe(held);
+    };
+    this.pressureTimer = setInterval(sample, BUFFER_SAMPLE_INTERVAL_MS);
+    this.pressureTimer.unref();
+  }
+
+  private onBufferPressure(under: boolean, held: number, budget: number): void {
+    this.metrics.bufferPressure.set(under ? 1 : 0);
+    const window = under ? PRESSURE_STREAM_WINDOW : undefined;
+    this.gateway.setStreamWindow(window);
+    this.pool.setStreamWindow(window);
+    const fields = { heldMB: Math.round(held / 2 ** 20), budgetMB: Math.round(budget / 2 ** 20) };
+    if (under)
+      this.logger.warn(
+        { ...fields, streamWindow: PRESSURE_STREAM_WINDOW },
+        'buffered bytes over budget: peers asked to send less on every tunnel',
+      );
+    else this.logger.info(fields, 'buffered bytes back under budget: tunnel windows restored');
   }
 
   /** Opens the gateway port (TLS needs a snapshot before it can complete handshakes). */
@@ -103,6 +138,7 @@ export class DataPlane {
     this.started = true;
     const addr = await this.gateway.listen();
     this.address = { host: addr.address, port: addr.port };
+    this.startBufferSampling();
     this.logger.info({ gateway: `${addr.address}:${addr.port}` }, 'gateway port listening');
   }
 
@@ -269,6 +305,7 @@ export class DataPlane {
 
   private async shutdown(graceMs: number): Promise<void> {
     this.closed = true;
+    clearInterval(this.pressureTimer);
     await this.applying;
     this.logger.info({ graceMs, tunnels: this.activeTunnels }, 'data plane closing');
     // Both stop accepting at once; their close callbacks wait for open connections, so they are
@@ -305,6 +342,7 @@ export class DataPlane {
   destroy(err?: Error): void {
     if (err) this.logger.error({ err: err.message }, 'data plane destroyed');
     this.closed = true;
+    clearInterval(this.pressureTimer);
     const reason = err ?? new DataPlaneError(DataPlaneErrorCode.closed, 'data plane destroyed');
     this.tunnelsAborted = true;
     this.egressTunnels.abortAll(reason);

@@ -23,6 +23,12 @@ export interface DataPlaneLimits {
    * lower it to bound memory where export targets may stall.
    */
   readonly h2StreamWindowBytes: number;
+  /**
+   * Bytes the tunnels of this process may hold (data waiting for slow readers) before every h2
+   * session is told to send less: per-stream receive windows drop to 64 KB until the held bytes are
+   * below three quarters of this (see buffer-pressure.ts). 0 turns it off.
+   */
+  readonly bufferBudgetBytes: number;
   /** Streams one h2 session may have open at once on the gateway port (more are refused). */
   readonly h2MaxConcurrentStreams: number;
   /** Largest HTTP/1.1 request head (bytes); larger gets 431. */
@@ -56,6 +62,7 @@ export const DEFAULT_LIMITS: DataPlaneLimits = {
   bodyTimeoutMs: 10_000,
   h2MaxConcurrentStreams: H2_MAX_CONCURRENT_STREAMS,
   h2StreamWindowBytes: H2_INITIAL_WINDOW_SIZE,
+  bufferBudgetBytes: 256 * 1024 * 1024,
   maxHeaderBytes: 16 * 1024,
   connectTimeoutMs: 5_000,
   tunnelOpenTimeoutMs: 10_000,

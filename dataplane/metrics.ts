@@ -39,6 +39,8 @@ export class DataPlaneMetrics {
   readonly errors: Counter<'code'>;
   readonly snapshotVersion: Gauge;
   readonly tlsHandshakes: Counter<'protocol' | 'resumed'>;
+  readonly bufferedBytes: Gauge;
+  readonly bufferPressure: Gauge;
   private readonly tunnelSeriesCache = new Map<string, TunnelSeries>();
 
   constructor(registry: Registry = new Registry()) {
@@ -82,6 +84,14 @@ export class DataPlaneMetrics {
       'clusterlink_dataplane_tls_handshakes_total',
       'Completed TLS handshakes on the gateway port, by negotiated protocol and whether the session was resumed',
       ['protocol', 'resumed'],
+    );
+    this.bufferedBytes = m.gauge(
+      'clusterlink_dataplane_buffered_bytes',
+      'Bytes the tunnels hold: read and not yet passed on, written and not yet sent (sampled)',
+    );
+    this.bufferPressure = m.gauge(
+      'clusterlink_dataplane_buffer_pressure',
+      '1 while buffered bytes are over the budget and h2 receive windows are shrunk, else 0',
     );
     this.snapshotVersion = m.gauge(
       'clusterlink_dataplane_snapshot_version',

@@ -21,7 +21,8 @@ export interface TunnelSlot {
 export class TunnelTracker {
   private total = 0;
   private readonly perPeer = new Map<string, number>();
-  private readonly running = new Set<RelayHandle>();
+  /** Running relays and their two streams (for cancellation and the bytes they hold). */
+  private readonly running = new Map<RelayHandle, readonly [Duplex, Duplex]>();
   private idleWaiters: (() => void)[] = [];
 
   constructor(
@@ -74,7 +75,7 @@ export class TunnelTracker {
         idleTimeoutMs: this.limits().idleTimeoutMs,
         initialBytesAtoB: sentAtoB,
       });
-      this.running.add(handle);
+      this.running.set(handle, [a, b]);
       // Client sockets start paused (pauseOnConnect) and response readers pause theirs: the relay
       // only attaches 'data' listeners, which do not restart an explicitly paused stream.
       a.resume();
@@ -105,6 +106,18 @@ export class TunnelTracker {
     }
   }
 
+  /**
+   * Bytes the running tunnels hold in this process: received and not yet passed on (a stream's
+   * read buffer, where an h2 stream keeps up to its window while the relay waits for a slow
+   * reader) plus written and not yet sent. Kernel socket buffers are not counted.
+   */
+  heldBytes(): number {
+    let held = 0;
+    for (const [a, b] of this.running.values())
+      held += a.readableLength + a.writableLength + b.readableLength + b.writableLength;
+    return held;
+  }
+
   /** Resolves when no tunnel is open (or being opened). */
   whenIdle(): Promise<void> {
     if (this.total === 0) return Promise.resolve();
@@ -113,7 +126,7 @@ export class TunnelTracker {
 
   /** Resets every running tunnel (end of the shutdown grace period, destroy()). */
   abortAll(reason: Error): void {
-    for (const handle of this.running) handle.cancel(reason);
+    for (const handle of this.running.keys()) handle.cancel(reason);
   }
 
   private notifyIdle(): void {

@@ -6,7 +6,14 @@
  */
 import * as http2 from 'node:http2';
 import type { Logger } from '../../controller/log';
-import { h2ClientSessionOptions, H2_PING_INTERVAL_MS, widenConnectionWindow } from '../tuning';
+import {
+  h2ClientSessionOptions,
+  H2_INITIAL_WINDOW_SIZE,
+  H2_PING_INTERVAL_MS,
+  H2_SETTINGS,
+  widenConnectionWindow,
+} from '../tuning';
+import { applyStreamWindow } from '../h2-window';
 import { ClientTls, connectTls } from './client-tls';
 
 export type Acquired =
@@ -22,6 +29,8 @@ export class H2SessionPool {
   private readonly pending = new Map<string, Promise<Acquired>>();
   private readonly http1Until = new Map<string, number>();
   private closed = false;
+  /** Per-stream receive window in effect when it differs from the tuned one (buffer pressure). */
+  private streamWindow: number | undefined;
 
   constructor(
     private readonly tls: ClientTls,
@@ -75,6 +84,16 @@ export class H2SessionPool {
     return this.sessions.size;
   }
 
+  /**
+   * Changes the receive window of every stream of every pooled session, open streams included (an
+   * h2 SETTINGS change), and of sessions to come; `undefined` restores the tuned window.
+   */
+  setStreamWindow(bytes: number | undefined): void {
+    this.streamWindow = bytes;
+    const window = bytes ?? H2_SETTINGS.initialWindowSize ?? H2_INITIAL_WINDOW_SIZE;
+    for (const pooled of this.sessions.values()) applyStreamWindow(pooled.session, window);
+  }
+
   /** Graceful: GOAWAY-free close that lets open streams finish. */
   close(): void {
     this.closed = true;
@@ -122,6 +141,7 @@ export class H2SessionPool {
     } catch {
       /* closing already */
     }
+    if (this.streamWindow !== undefined) applyStreamWindow(session, this.streamWindow);
     const pooled: PooledSession = { session, generation };
     if (this.closed) {
       session.close();

@@ -37,6 +37,7 @@ import {
 } from './handlers';
 import { BadRequestError, IdentityMismatchError } from '../errors';
 import { GATEWAY_TLS } from '../tls-settings';
+import { applyStreamWindow } from '../h2-window';
 
 export const ALPN_PROTOCOLS = ['h2', 'http/1.1'];
 
@@ -94,6 +95,8 @@ export class GatewayServer {
   private readonly sockets = new Set<tls.TLSSocket>();
   private readonly rawSockets = new Set<Duplex>();
   private readonly sessions = new Set<http2.ServerHttp2Session>();
+  /** Per-stream receive window in effect when it differs from the configured one (buffer pressure). */
+  private streamWindow: number | undefined;
   private readonly sessionPeers = new WeakMap<http2.Http2Session, string | undefined>();
   private readonly openStreams = new WeakMap<http2.Http2Session, number>();
   /** When the client certificate a connection was authenticated with expires. */
@@ -400,6 +403,7 @@ export class GatewayServer {
     }
     this.sessions.add(session);
     session.once('close', () => this.sessions.delete(session));
+    if (this.streamWindow !== undefined) applyStreamWindow(session, this.streamWindow);
     session.on('error', (err) => this.ctx.logger.debug({ err: err.message }, 'h2 session error'));
     this.sessionPeers.set(session, peerNameOfSocket(session.socket as tls.TLSSocket));
     this.certExpiry.set(session, peerCertificateExpiry(session.socket as tls.TLSSocket));
@@ -425,6 +429,16 @@ export class GatewayServer {
     if (expiry === undefined || this.ctx.now() < expiry) return undefined;
     this.ctx.metrics.errors.inc({ code: 'CL_ERR_CERT_EXPIRED' });
     return new IdentityMismatchError('the client certificate of this connection has expired');
+  }
+
+  /**
+   * Changes the receive window of every stream of every h2 session, open streams included (an h2
+   * SETTINGS change), and of sessions to come; `undefined` restores the configured window.
+   */
+  setStreamWindow(bytes: number | undefined): void {
+    this.streamWindow = bytes;
+    const window = bytes ?? this.ctx.limits.h2StreamWindowBytes;
+    for (const session of this.sessions) applyStreamWindow(session, window);
   }
 
   /**
