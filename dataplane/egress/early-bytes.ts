@@ -36,11 +36,6 @@ export class EarlyBytes implements EarlyBytesSink {
     socket.resume();
   }
 
-  /** Bytes read from the client so far. */
-  get length(): number {
-    return this.size;
-  }
-
   attach(stream: Writable): void {
     this.sink = stream;
     for (const chunk of this.chunks) stream.write(chunk);

@@ -1,6 +1,7 @@
 /**
- * One TCP listener per Import. Client sockets start paused (pauseOnConnect): nothing is read until a
- * tunnel is open, so failing over between sources is invisible to the client.
+ * One TCP listener per Import. Client sockets start paused (pauseOnConnect): what is read before a
+ * tunnel is open is read by egress/early-bytes.ts, which keeps it for failover, so failing over
+ * between sources is invisible to the client.
  */
 import * as net from 'node:net';
 import type { SnapshotImport } from '../../controller/api/snapshot';
