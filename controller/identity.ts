@@ -65,8 +65,20 @@ export function firstDnsName(cert: X509Certificate): string | undefined {
   return dns?.slice(4);
 }
 
+/**
+ * Waits for all reads; when some failed, throws the failure of the first file in the given order,
+ * so that the same missing files always give the same message (Promise.all would report whichever
+ * read failed first in time).
+ */
+async function readAllInOrder(reads: readonly Promise<string>[]): Promise<string[]> {
+  const results = await Promise.allSettled(reads);
+  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+  return results.map((r) => (r as PromiseFulfilledResult<string>).value);
+}
+
 export async function loadPeerIdentity(files: CertificateFiles, now = new Date()): Promise<PeerIdentity> {
-  const [caPem, certPem, keyPem] = await Promise.all([
+  const [caPem, certPem, keyPem] = await readAllInOrder([
     read(files.ca, 'fabric CA certificate'),
     read(files.cert, 'peer certificate'),
     read(files.key, 'peer private key'),
