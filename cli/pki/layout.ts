@@ -66,7 +66,9 @@ export async function readCertificatePair(
   let cert: string;
   let key: string;
   try {
-    [cert, key] = await Promise.all([fs.readFile(certFile, 'utf8'), fs.readFile(keyFile, 'utf8')]);
+    // One after the other: with both missing, the message always names the certificate.
+    cert = await fs.readFile(certFile, 'utf8');
+    key = await fs.readFile(keyFile, 'utf8');
   } catch (err) {
     throw new CliError(
       'CL_ERR_NOT_FOUND',
