@@ -32,7 +32,7 @@ export type RelayEnd =
   | 'aborted'
   /** No byte moved for `idleTimeoutMs`. */
   | 'idle-timeout'
-  /** The caller aborted it through `signal`. */
+  /** The caller cancelled it (RelayHandle.cancel). */
   | 'cancelled';
 
 export interface RelayStats {
@@ -43,7 +43,7 @@ export interface RelayStats {
   readonly end: RelayEnd;
   /** The side that failed or closed first, for 'error' and 'aborted'. */
   readonly failedSide?: 'a' | 'b';
-  /** The error behind 'error' (or the signal's reason for 'cancelled'). */
+  /** The error behind 'error' (or the reason given to cancel). */
   readonly error?: Error;
   readonly durationMs: number;
 }
@@ -51,12 +51,8 @@ export interface RelayStats {
 export interface RelayOptions {
   /** Reset both sides when no byte moved in either direction for this long. 0/absent = never. */
   readonly idleTimeoutMs?: number;
-  /** Aborting it resets both sides (graceful shutdown after the drain period, import removed...). */
-  readonly signal?: AbortSignal;
   /** Bytes of `a` already written to `b` before the relay started (counted in `bytesAtoB`). */
   readonly initialBytesAtoB?: number;
-  /** Called once, when both sides are closed, with the same stats the promise resolves to. */
-  readonly onClose?: (stats: RelayStats) => void;
 }
 
 /** Idle detection granularity: the timer ticks this many times per idle period. */
@@ -163,18 +159,6 @@ class Relay {
     a.on('close', () => this.onClose('a'));
     b.on('close', () => this.onClose('b'));
 
-    if (options.signal) {
-      const signal = options.signal;
-      const onAbort = (): void => this.fail(undefined, 'cancelled', toError(signal.reason));
-      if (signal.aborted) onAbort();
-      else {
-        signal.addEventListener('abort', onAbort, { once: true });
-        // Drop the listener with the relay so a long-lived signal does not retain finished relays.
-        const remove = (): void => signal.removeEventListener('abort', onAbort);
-        a.once('close', remove);
-      }
-    }
-
     const idle = options.idleTimeoutMs ?? 0;
     if (idle > 0 && this.end === undefined) {
       const tick = Math.max(1, Math.floor(idle / IDLE_TICKS));
@@ -263,14 +247,6 @@ class Relay {
       ...(this.error ? { error: this.error } : {}),
       durationMs: performance.now() - this.startedAt,
     };
-    try {
-      this.options.onClose?.(stats);
-    } finally {
-      this.resolve(stats);
-    }
+    this.resolve(stats);
   }
-}
-
-function toError(reason: unknown): Error {
-  return reason instanceof Error ? reason : new Error(String(reason ?? 'relay cancelled'));
 }
