@@ -126,7 +126,7 @@ export class DataPlane {
     if (under)
       this.logger.warn(
         { ...fields, streamWindow: PRESSURE_STREAM_WINDOW },
-        'buffered bytes over budget: peers asked to send less on every tunnel',
+        'buffered bytes over budget: peers asked to send less on every tunnel (readers slower than writers; if this load is expected, raise --limit bufferBudgetBytes)',
       );
     else this.logger.info(fields, 'buffered bytes back under budget: tunnel windows restored');
   }

@@ -6,29 +6,12 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import type * as net from 'node:net';
-import {
-  Cleanup,
-  connectTo,
-  eventually,
-  exportOf,
-  importAddress,
-  importOf,
-  makePki,
-  peer,
-  snapshotFor,
-  startDataPlane,
-  startServer,
-  type Pki,
-} from './harness';
+import { connectTo, eventually, importAddress, startServer, perFile, westExportsToEast } from './harness';
 
 jest.setTimeout(60_000);
 
-let pki: Pki;
-const cleanup = new Cleanup();
-beforeAll(async () => {
-  pki = await makePki(['east', 'west']);
-});
-afterEach(() => cleanup.run());
+const fixture = perFile(['east', 'west']);
+const { cleanup } = fixture;
 
 const TUNNELS = 10;
 const CHUNK = randomBytes(1 << 20);
@@ -68,17 +51,9 @@ async function stalledTunnels(bufferBudgetBytes: number) {
       socket.end();
     });
   });
-  const limits = { bufferBudgetBytes };
-  const west = await startDataPlane(cleanup, { limits });
-  const east = await startDataPlane(cleanup, { limits });
-  await west.applySnapshot(snapshotFor(pki, { name: 'west', exports: [exportOf('svc', service.port)] }));
-  await east.applySnapshot(
-    snapshotFor(pki, {
-      name: 'east',
-      peers: [peer('west', west)],
-      imports: [importOf('svc', [{ peer: 'west' }])],
-    }),
-  );
+  const { west, east } = await westExportsToEast(cleanup, fixture.pki, service.port, {
+    limits: { bufferBudgetBytes },
+  });
   const clients: net.Socket[] = [];
   let pressureSeen = false;
   for (let i = 0; i < TUNNELS; i++) {

@@ -9,7 +9,6 @@ import { randomBytes } from 'node:crypto';
 import type { ServerHttp2Stream } from 'node:http2';
 import {
   ALLOW_ALL,
-  Cleanup,
   collect,
   connectTo,
   denyFrom,
@@ -17,21 +16,16 @@ import {
   exportOf,
   importAddress,
   importOf,
-  makePki,
   peer,
   snapshotFor,
   startDataPlane,
   startServer,
-  type Pki,
+  perFile,
 } from './harness';
 import { EARLY_BYTES_LIMIT } from '../../../dataplane/tuning';
 
-let pki: Pki;
-const cleanup = new Cleanup();
-beforeAll(async () => {
-  pki = await makePki(['east', 'west', 'north']);
-});
-afterEach(() => cleanup.run());
+const fixture = perFile(['east', 'west', 'north']);
+const { cleanup } = fixture;
 
 /**
  * A remote gateway (west's certificate, h2 over mutual TLS) that answers a CONNECT only once it has
@@ -41,9 +35,9 @@ afterEach(() => cleanup.run());
 async function gatewayAnsweringAfterData(): Promise<{ port: number; firstData: Buffer[] }> {
   const firstData: Buffer[] = [];
   const server = http2.createSecureServer({
-    ca: pki.ca.cert,
-    cert: pki.certs.west.cert,
-    key: pki.certs.west.key,
+    ca: fixture.pki.ca.cert,
+    cert: fixture.pki.certs.west.cert,
+    key: fixture.pki.certs.west.key,
     requestCert: true,
     rejectUnauthorized: true,
   });
@@ -75,7 +69,7 @@ it('sends the client bytes on the h2 tunnel request, before the remote answers',
   const remote = await gatewayAnsweringAfterData();
   const east = await startDataPlane(cleanup);
   await east.applySnapshot(
-    snapshotFor(pki, {
+    snapshotFor(fixture.pki, {
       name: 'east',
       peers: [
         { name: 'west', gateways: [{ host: '127.0.0.1', port: remote.port }], reachable: true, labels: {} },
@@ -105,17 +99,17 @@ it('a first message larger than the read-ahead limit reaches, whole and once, th
   const north = await startDataPlane(cleanup);
   const east = await startDataPlane(cleanup);
   await west.applySnapshot(
-    snapshotFor(pki, {
+    snapshotFor(fixture.pki, {
       name: 'west',
       exports: [exportOf('svc', westService.port)],
       policies: [ALLOW_ALL, denyFrom('east')],
     }),
   );
   await north.applySnapshot(
-    snapshotFor(pki, { name: 'north', exports: [exportOf('svc', northService.port)] }),
+    snapshotFor(fixture.pki, { name: 'north', exports: [exportOf('svc', northService.port)] }),
   );
   await east.applySnapshot(
-    snapshotFor(pki, {
+    snapshotFor(fixture.pki, {
       name: 'east',
       peers: [peer('west', west), peer('north', north)],
       imports: [importOf('svc', [{ peer: 'west' }, { peer: 'north' }], { lbScheme: 'static' })],

@@ -134,6 +134,46 @@ export class Cleanup {
   }
 }
 
+/**
+ * The usual frame of a test file: a PKI for `names`, made once for the file, and a Cleanup run
+ * after each test. Read `pki` inside tests and hooks (it exists once beforeAll ran).
+ */
+export function perFile(names: readonly string[]): { readonly pki: Pki; readonly cleanup: Cleanup } {
+  const cleanup = new Cleanup();
+  let pki: Pki | undefined;
+  beforeAll(async () => {
+    pki = await makePki(names);
+  });
+  afterEach(() => cleanup.run());
+  return {
+    cleanup,
+    get pki(): Pki {
+      if (!pki) throw new Error('perFile: the PKI is made in beforeAll');
+      return pki;
+    },
+  };
+}
+
+/** `west` exports `svc` (a service listening on `servicePort`) and `east` imports it from west. */
+export async function westExportsToEast(
+  cleanup: Cleanup,
+  pki: Pki,
+  servicePort: number,
+  options: Partial<DataPlaneOptions> = {},
+): Promise<{ west: DataPlane; east: DataPlane }> {
+  const west = await startDataPlane(cleanup, options);
+  const east = await startDataPlane(cleanup, options);
+  await west.applySnapshot(snapshotFor(pki, { name: 'west', exports: [exportOf('svc', servicePort)] }));
+  await east.applySnapshot(
+    snapshotFor(pki, {
+      name: 'east',
+      peers: [peer('west', west)],
+      imports: [importOf('svc', [{ peer: 'west' }])],
+    }),
+  );
+  return { west, east };
+}
+
 export async function startDataPlane(
   cleanup: Cleanup,
   options: Partial<DataPlaneOptions> = {},

@@ -15,23 +15,17 @@ import {
 } from '../../../dataplane/protocol';
 import {
   ALLOW_ALL,
-  Cleanup,
   exportOf,
   h2Request,
   h2To,
-  makePki,
   snapshotFor,
   startDataPlane,
   startEcho,
-  type Pki,
+  perFile,
 } from './harness';
 
-let pki: Pki;
-const cleanup = new Cleanup();
-beforeAll(async () => {
-  pki = await makePki(['east', 'west', 'north']);
-});
-afterEach(() => cleanup.run());
+const fixture = perFile(['east', 'west', 'north']);
+const { cleanup } = fixture;
 
 interface LogLine {
   msg: string;
@@ -57,7 +51,7 @@ async function startWest(policies = [ALLOW_ALL]) {
     now: () => clock.now,
   });
   await west.applySnapshot(
-    snapshotFor(pki, { name: 'west', exports: [exportOf('svc', echo.port)], policies }),
+    snapshotFor(fixture.pki, { name: 'west', exports: [exportOf('svc', echo.port)], policies }),
   );
   return { west, lines, clock };
 }
@@ -67,7 +61,7 @@ const { maxLines, intervalMs } = DEFAULT_REFUSAL_LOG_LIMITS;
 describe('refusal logs', () => {
   it('a burst of 100 refusals from one peer logs at most the limit; a later line reports the rest', async () => {
     const { west, lines, clock } = await startWest();
-    const east = await h2To(west, pki.certs.east, { ca: pki.ca.cert, servername: 'west' });
+    const east = await h2To(west, fixture.pki.certs.east, { ca: fixture.pki.ca.cert, servername: 'west' });
     cleanup.add(() => east.destroy());
     const noToken = () => h2Request(east, { ':method': 'CONNECT', ':authority': 'west:443' });
     for (let i = 0; i < 100; i++) expect((await noToken()).status).toBe(400);
@@ -99,7 +93,10 @@ describe('refusal logs', () => {
     };
     const { west, lines } = await startWest([ALLOW_ALL, denyEast]);
     const authz = async (name: string) => {
-      const session = await h2To(west, pki.certs[name], { ca: pki.ca.cert, servername: 'west' });
+      const session = await h2To(west, fixture.pki.certs[name], {
+        ca: fixture.pki.ca.cert,
+        servername: 'west',
+      });
       cleanup.add(() => session.destroy());
       const body = JSON.stringify({
         ServiceName: 'svc',
@@ -115,7 +112,7 @@ describe('refusal logs', () => {
       expect((await asNorth()).status).toBe(200);
     }
     // The fast path's denials share the same limit (same peer, same code).
-    const session = await h2To(west, pki.certs.east, { ca: pki.ca.cert, servername: 'west' });
+    const session = await h2To(west, fixture.pki.certs.east, { ca: fixture.pki.ca.cert, servername: 'west' });
     cleanup.add(() => session.destroy());
     const fast = await h2Request(session, {
       ':method': 'CONNECT',

@@ -3,26 +3,10 @@
  * (listeners re-armed on each stream's close were once added anew every time).
  */
 import { EventEmitter } from 'node:events';
-import {
-  Cleanup,
-  exchange,
-  exportOf,
-  importAddress,
-  importOf,
-  makePki,
-  peer,
-  snapshotFor,
-  startDataPlane,
-  startEcho,
-  type Pki,
-} from './harness';
+import { exchange, importAddress, startEcho, perFile, westExportsToEast } from './harness';
 
-let pki: Pki;
-const cleanup = new Cleanup();
-beforeAll(async () => {
-  pki = await makePki(['east', 'west']);
-});
-afterEach(() => cleanup.run());
+const fixture = perFile(['east', 'west']);
+const { cleanup } = fixture;
 
 it('serves 40 tunnels in a row on one session without listeners piling up on it', async () => {
   // Any emitter past this many listeners for one event fails the test (Jest's process object does
@@ -41,16 +25,7 @@ it('serves 40 tunnels in a row on one session without listeners piling up on it'
     EventEmitter.prototype.addListener = addListener;
   });
   const service = await startEcho(cleanup);
-  const west = await startDataPlane(cleanup);
-  const east = await startDataPlane(cleanup);
-  await west.applySnapshot(snapshotFor(pki, { name: 'west', exports: [exportOf('svc', service.port)] }));
-  await east.applySnapshot(
-    snapshotFor(pki, {
-      name: 'east',
-      peers: [peer('west', west)],
-      imports: [importOf('svc', [{ peer: 'west' }])],
-    }),
-  );
+  const { west, east } = await westExportsToEast(cleanup, fixture.pki, service.port);
   for (let i = 0; i < 40; i++) {
     const outcome = await exchange(importAddress(east, 'svc'), Buffer.from(`m${i}`));
     expect(outcome.data.toString()).toBe(`m${i}`);

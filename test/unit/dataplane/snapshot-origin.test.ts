@@ -6,26 +6,20 @@
 import { Writable } from 'node:stream';
 import { createLogger } from '../../../controller/log';
 import {
-  Cleanup,
   exchange,
   exportOf,
   importAddress,
   importOf,
-  makePki,
   peer,
   snapshotFor,
   startDataPlane,
   startEcho,
-  type Pki,
   type SiteSpec,
+  perFile,
 } from './harness';
 
-let pki: Pki;
-const cleanup = new Cleanup();
-beforeAll(async () => {
-  pki = await makePki(['east', 'west']);
-});
-afterEach(() => cleanup.run());
+const fixture = perFile(['east', 'west']);
+const { cleanup } = fixture;
 
 const HOUR = 3_600_000;
 
@@ -33,7 +27,7 @@ const HOUR = 3_600_000;
 async function sites() {
   const echo = await startEcho(cleanup);
   const west = await startDataPlane(cleanup);
-  await west.applySnapshot(snapshotFor(pki, { name: 'west', exports: [exportOf('svc', echo.port)] }));
+  await west.applySnapshot(snapshotFor(fixture.pki, { name: 'west', exports: [exportOf('svc', echo.port)] }));
   const messages: string[] = [];
   const destination = new Writable({
     write(chunk: Buffer, _enc, done) {
@@ -43,7 +37,7 @@ async function sites() {
   });
   const east = await startDataPlane(cleanup, { logger: createLogger({ level: 'info', destination }) });
   const eastSnapshot = (origin: string, version: number, extra: Partial<SiteSpec> = {}) => ({
-    ...snapshotFor(pki, { name: 'east', peers: [peer('west', west)], version, ...extra }),
+    ...snapshotFor(fixture.pki, { name: 'east', peers: [peer('west', west)], version, ...extra }),
     origin,
   });
   return { east, eastSnapshot, messages };
