@@ -1,5 +1,7 @@
 /**
- * The cdk8s app behind `npm run synth`: writes the install YAML we ship to dist/.
+ * The cdk8s app behind `npm run synth`: writes the install YAML we ship to dist/, or to the
+ * output folder the cdk8s CLI hands over (`cdk8s synth -o <dir>`, `output:` in cdk8s.yaml; the CLI
+ * passes either as CDK8S_OUTDIR).
  * - clusterlink-crds.yaml: the CustomResourceDefinitions (apply first).
  * - clusterlink-gateway.yaml: a gateway in clusterlink-system using the Secrets cl-fabric and
  *   cl-peer (`clusterlink create fabric` / `create peer-cert` make their content).
@@ -10,7 +12,8 @@ import { ClusterLinkCrds } from './crds';
 import { Fabric } from './fabric';
 import { ClusterLinkGateway } from './gateway';
 
-export function buildApp(outdir = 'dist'): App {
+/** `outdir` defaults to the folder the cdk8s CLI names in CDK8S_OUTDIR, else dist/. */
+export function buildApp(outdir: string = process.env.CDK8S_OUTDIR || 'dist'): App {
   const app = new App({
     outdir,
     outputFileExtension: '.yaml',
