@@ -6,6 +6,7 @@ WORKDIR /src
 COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
+COPY kernel kernel
 COPY constructs constructs
 COPY controller controller
 COPY dataplane dataplane

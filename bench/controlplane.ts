@@ -16,7 +16,7 @@ import * as http from 'node:http';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createCertificateAuthority, createPeerCertificate } from '../cli/pki/certificates';
-import { Condition } from '../controller/api/labels';
+import { Condition } from '../kernel/api/labels';
 import { KubeClient } from '../controller/k8s/client';
 import { isAlreadyExists } from '../controller/k8s/errors';
 import type { KubeConfig } from '@kubernetes/client-node';

@@ -10,8 +10,8 @@
  * Run on its own: `node lib/bench/policy.js`. `bench:controlplane` calls `benchmarkPolicy()`.
  */
 import { performance } from 'node:perf_hooks';
-import { PolicyEngine } from '../controller/policy/engine';
-import type { Attributes, PolicyObject } from '../controller/policy/types';
+import { PolicyEngine } from '../kernel/policy/engine';
+import type { Attributes, PolicyObject } from '../kernel/policy/types';
 
 export interface PolicyBenchRow {
   readonly scenario: 'typical' | 'unindexed';

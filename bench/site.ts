@@ -14,8 +14,8 @@ import { fstatSync, readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import pino from 'pino';
 import { Registry } from 'prom-client';
-import type { GatewaySnapshot } from '../controller/api/snapshot';
-import { createLogger } from '../controller/log';
+import type { GatewaySnapshot } from '../kernel/api/snapshot';
+import { createLogger } from '../kernel/log';
 import { DataPlane } from '../dataplane';
 import { exportingSite, importingSite, type BenchPki } from './harness/snapshots';
 

@@ -1,6 +1,6 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import { Attr } from '../controller/api/labels';
+import { Attr } from '../kernel/api/labels';
 import type { LabelSelectorRequirement, WorkloadSetOrSelector } from '../imports/clusterlink.net.types';
 import { AccessPolicy } from './access-policy';
 import { DEFAULT_NAMESPACE, GATEWAY_SERVICE_PORT } from './conventions';

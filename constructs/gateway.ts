@@ -1,7 +1,7 @@
 import { Chart } from 'cdk8s';
 import { k8s } from 'cdk8s-plus-27';
 import { Construct } from 'constructs';
-import { API_GROUP } from '../controller/api/labels';
+import { API_GROUP } from '../kernel/api/labels';
 import { clusterScoped } from './cluster-scoped';
 import {
   ADMIN_PORT,

@@ -1,6 +1,6 @@
 import { Chart } from 'cdk8s';
 import { Construct } from 'constructs';
-import { IMPORT_MERGE_LABEL } from '../controller/api/labels';
+import { IMPORT_MERGE_LABEL } from '../kernel/api/labels';
 import * as cl from '../imports/clusterlink.net';
 import type { ImportSpec } from '../imports/clusterlink.net.types';
 import { LB_SCHEMES } from './crds/kinds';

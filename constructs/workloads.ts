@@ -1,4 +1,4 @@
-import { Attr } from '../controller/api/labels';
+import { Attr } from '../kernel/api/labels';
 import type { LabelSelector, WorkloadSetOrSelector } from '../imports/clusterlink.net.types';
 import { checkLabelKey } from './validation';
 

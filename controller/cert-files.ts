@@ -10,9 +10,9 @@
  */
 import { watch, type FSWatcher } from 'node:fs';
 import * as path from 'node:path';
-import type { SnapshotTls } from './api/snapshot';
+import type { SnapshotTls } from '../kernel/api/snapshot';
 import { CertificateError, loadPeerIdentity, type CertificateFiles, type PeerIdentity } from './identity';
-import type { Logger } from './log';
+import type { Logger } from '../kernel/log';
 
 export interface CertificateWatcherOptions {
   readonly files: CertificateFiles;

@@ -7,8 +7,8 @@
 import { promises as fs } from 'node:fs';
 import { X509Certificate, createPrivateKey } from 'node:crypto';
 import * as path from 'node:path';
-import type { SnapshotTls } from './api/snapshot';
-import { CA_FILE, CERT_FILE, KEY_FILE } from './api/conventions';
+import type { SnapshotTls } from '../kernel/api/snapshot';
+import { CA_FILE, CERT_FILE, KEY_FILE } from '../kernel/api/conventions';
 
 export interface CertificateFiles {
   readonly ca: string;

@@ -8,8 +8,8 @@ import { hostname } from 'node:os';
 import { randomBytes, X509Certificate } from 'node:crypto';
 import { KubeConfig } from '@kubernetes/client-node';
 import type { Registry } from 'prom-client';
-import { startAdminServer, type AdminServer } from '../dataplane/admin';
-import type { GatewaySnapshot, SnapshotSource, SnapshotTls } from './api/snapshot';
+import { startAdminServer, type AdminServer } from '../kernel/admin';
+import type { GatewaySnapshot, SnapshotSource, SnapshotTls } from '../kernel/api/snapshot';
 import { sleep } from './k8s/backoff';
 import { KubeClient } from './k8s/client';
 import { isConflict } from './k8s/errors';
@@ -17,7 +17,7 @@ import { EventRecorder } from './k8s/events';
 import { keyOf, type KubeObject } from './k8s/object';
 import { WorkQueue, type ReconcileOutcome } from './k8s/workqueue';
 import { LeaderElector } from './leader/elector';
-import { createLogger, rootLogger, type Logger } from './log';
+import { createLogger, rootLogger, type Logger } from '../kernel/log';
 import { ControlPlaneMetrics } from './metrics';
 import { heartbeatPeerMonitor, type PeerMonitor, type PeerMonitorFactory } from './peer-monitor';
 import { ClusterCache } from './reconcile/cache';
@@ -41,7 +41,7 @@ import {
   DEFAULT_NAMESPACE,
   GATEWAY_CONTAINER_PORT,
   SNAPSHOT_PORT,
-} from './api/conventions';
+} from '../kernel/api/conventions';
 
 export { DEFAULT_NAMESPACE };
 

@@ -1,6 +1,6 @@
 /** Prometheus metrics of the control plane (its own registry; the admin server exposes it). */
 import { collectDefaultMetrics, Registry, type Counter, type Gauge, type Histogram } from 'prom-client';
-import { metricsOn } from './prometheus';
+import { metricsOn } from '../kernel/prometheus';
 
 export class ControlPlaneMetrics {
   readonly registry: Registry;

@@ -4,9 +4,9 @@
  * controller/health's HeartbeatMonitor (GET /healthz over mutual TLS to every gateway of every
  * Peer); tests pass a factory of their own to run without heartbeats.
  */
-import type { SnapshotTls } from './api/snapshot';
+import type { SnapshotTls } from '../kernel/api/snapshot';
 import { HeartbeatMonitor, type HealthPolicy, type PeerHealth, type PeerTarget } from './health';
-import type { Logger } from './log';
+import type { Logger } from '../kernel/log';
 
 export interface PeerMonitor {
   /** Replaces the set of peers to probe and the credentials to probe them with. */

@@ -2,9 +2,9 @@
  * Policy attributes of a tunnel (DESIGN.md section 4). Pure functions: the same inputs give the same
  * flat map on both gateways.
  */
-import { Attr } from '../controller/api/labels';
-import type { Labels, SnapshotClient } from '../controller/api/snapshot';
-import type { Attributes } from '../controller/policy/types';
+import { Attr } from '../kernel/api/labels';
+import type { Labels, SnapshotClient } from '../kernel/api/snapshot';
+import type { Attributes } from '../kernel/policy/types';
 
 function withPrefix(out: Record<string, string>, prefix: string, labels: Labels | undefined): void {
   if (!labels) return;

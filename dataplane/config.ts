@@ -9,10 +9,10 @@ import {
   type SnapshotExport,
   type SnapshotImport,
   type SnapshotPeer,
-} from '../controller/api/snapshot';
-import { PolicyEngine } from '../controller/policy/engine';
+} from '../kernel/api/snapshot';
+import { PolicyEngine } from '../kernel/policy/engine';
 import { InvalidSnapshotError } from './errors';
-import { peerNameOfPem } from './identity';
+import { peerNameOfPem } from '../kernel/identity';
 import { decodeTokenKey } from './token';
 
 export interface CompiledConfig {

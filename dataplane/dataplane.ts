@@ -3,9 +3,9 @@
  * whole configuration from snapshots (applySnapshot), decides every connection in-process.
  */
 import type { Registry } from 'prom-client';
-import { snapshotSupersedes, type GatewaySnapshot } from '../controller/api/snapshot';
-import { rootLogger, type Logger } from '../controller/log';
-import { LoadBalancer } from '../controller/lb/order';
+import { snapshotSupersedes, type GatewaySnapshot } from '../kernel/api/snapshot';
+import { rootLogger, type Logger } from '../kernel/log';
+import { LoadBalancer } from '../kernel/lb/order';
 import { BufferPressure, PRESSURE_STREAM_WINDOW } from './buffer-pressure';
 import { ClientTls } from './client/client-tls';
 import { TunnelConnector } from './client/connector';

@@ -1,5 +1,5 @@
+/** The public API of the data plane (see README.md: owns the gateway port, tunnels and relay; imports only kernel/). */
 export { DataPlane, type DataPlaneOptions, type ImportAddress } from './dataplane';
-export { startAdminServer, type AdminResponse, type AdminServer, type AdminServerOptions } from './admin';
 export { runDataPlane, type DataPlaneProcess, type RunDataPlaneOptions } from './main';
 export * from './errors';
 export { DataPlaneMetrics } from './metrics';

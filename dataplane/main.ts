@@ -4,10 +4,10 @@
  * close() stops accepting, drains for the grace period, then closes (the CLI calls it on SIGTERM/SIGINT).
  */
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { ADMIN_PORT, GATEWAY_CONTAINER_PORT } from '../controller/api/conventions';
-import type { SnapshotSource } from '../controller/api/snapshot';
-import { rootLogger, type Logger } from '../controller/log';
-import { startAdminServer, type AdminServer } from './admin';
+import { ADMIN_PORT, GATEWAY_CONTAINER_PORT } from '../kernel/api/conventions';
+import type { SnapshotSource } from '../kernel/api/snapshot';
+import { rootLogger, type Logger } from '../kernel/log';
+import { startAdminServer, type AdminServer } from '../kernel/admin';
 import { DataPlane } from './dataplane';
 import type { DataPlaneLimits } from './limits';
 

@@ -4,7 +4,7 @@
  * per chunk: bytes are added when a tunnel closes.
  */
 import { Registry, type Counter, type Gauge, type Histogram } from 'prom-client';
-import { metricsOn } from '../controller/prometheus';
+import { metricsOn } from '../kernel/prometheus';
 
 export type Direction = 'egress' | 'ingress';
 

@@ -3,7 +3,7 @@
  * Everything here is pure: it validates untrusted input and turns it into typed values or a
  * BadRequestError.
  */
-import type { Attributes } from '../controller/policy/types';
+import type { Attributes } from '../kernel/policy/types';
 import { BadRequestError, codeForHttpStatus, DataPlaneErrorCode } from './errors';
 
 /** Compatible protocol (upstream ClusterLink). */

@@ -4,7 +4,7 @@
  * tunnel closes, and the abort handle used by graceful shutdown.
  */
 import type { Duplex } from 'node:stream';
-import type { Logger } from '../controller/log';
+import type { Logger } from '../kernel/log';
 import { startRelay, type RelayHandle, type RelayStats } from './relay';
 import type { DataPlaneMetrics, Direction } from './metrics';
 

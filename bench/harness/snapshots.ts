@@ -4,9 +4,9 @@
  * bench/policy.ts). Pure.
  */
 import { randomBytes } from 'node:crypto';
-import { SNAPSHOT_SCHEMA, type GatewaySnapshot } from '../../controller/api/snapshot';
+import { SNAPSHOT_SCHEMA, type GatewaySnapshot } from '../../kernel/api/snapshot';
 import type { CertificateAndKey } from '../../cli/pki/certificates';
-import type { PolicyObject } from '../../controller/policy/types';
+import type { PolicyObject } from '../../kernel/policy/types';
 
 export const NAMESPACE = 'bench';
 export const SERVICES = ['redis', 'iperf'] as const;

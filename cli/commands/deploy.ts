@@ -14,7 +14,7 @@ import { Progress } from '../progress';
 import { collect, oneOf, parseLabels, parsePort, parsePositiveInt, requireDnsLabel } from '../validate';
 import { promises as fs } from 'node:fs';
 import * as path from 'node:path';
-import { CONTROLPLANE_NAME, DATAPLANE_NAME, DEFAULT_NAMESPACE } from '../../controller/api/conventions';
+import { CONTROLPLANE_NAME, DATAPLANE_NAME, DEFAULT_NAMESPACE } from '../../kernel/api/conventions';
 
 const INGRESS_TYPES: readonly GatewayServiceType[] = ['ClusterIP', 'NodePort', 'LoadBalancer'];
 const DEPLOYMENTS = [CONTROLPLANE_NAME, DATAPLANE_NAME];

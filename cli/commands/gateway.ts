@@ -1,7 +1,7 @@
 /** `clusterlink gateway --config DIR`: the standalone gateway (control plane + data plane, no Kubernetes). */
 import { Command } from 'commander';
 import { promises as fs } from 'node:fs';
-import { createLogger } from '../../controller/log';
+import { createLogger } from '../../kernel/log';
 import { StandaloneGateway } from '../../controller/standalone/gateway';
 import { heartbeatPeerMonitor } from '../../controller/peer-monitor';
 import { CliError, usageError } from '../errors';
@@ -9,7 +9,7 @@ import type { CliContext } from '../context';
 import { collect, parseLabels, parsePort, parsePositiveInt } from '../validate';
 import { LIMIT_FLAG_HELP, parseLimits } from '../limits';
 import { waitForShutdownSignal } from '../signals';
-import { ADMIN_PORT, GATEWAY_CONTAINER_PORT } from '../../controller/api/conventions';
+import { ADMIN_PORT, GATEWAY_CONTAINER_PORT } from '../../kernel/api/conventions';
 
 interface GatewayFlags {
   config: string;

@@ -10,7 +10,7 @@ import { fetchGatewayStatus } from '../status/gateway-source';
 import { kubernetesStatus } from '../status/kube-source';
 import { collect, oneOf, parseLabels } from '../validate';
 import { OUTPUT_FORMATS, type OutputFormat } from '../status/format';
-import { DEFAULT_NAMESPACE } from '../../controller/api/conventions';
+import { DEFAULT_NAMESPACE } from '../../kernel/api/conventions';
 
 interface ExplainFlags {
   import: string;

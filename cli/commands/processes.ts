@@ -7,7 +7,7 @@
 import { Command } from 'commander';
 import { controlPlaneOptionsFromEnv, runControlPlane } from '../../controller/main';
 import { connectToControlPlane } from '../../controller/snapshot/client';
-import { createLogger } from '../../controller/log';
+import { createLogger } from '../../kernel/log';
 import { runDataPlane } from '../../dataplane/main';
 import type { CliContext } from '../context';
 import { CliError, usageError } from '../errors';
@@ -20,7 +20,7 @@ import {
   CONTROLPLANE_NAME,
   GATEWAY_CONTAINER_PORT,
   SNAPSHOT_PORT,
-} from '../../controller/api/conventions';
+} from '../../kernel/api/conventions';
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 

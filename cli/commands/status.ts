@@ -5,7 +5,7 @@ import { formatStatus, OUTPUT_FORMATS, type OutputFormat } from '../status/forma
 import { fetchGatewayStatus } from '../status/gateway-source';
 import { kubernetesStatus } from '../status/kube-source';
 import { oneOf } from '../validate';
-import { DEFAULT_NAMESPACE } from '../../controller/api/conventions';
+import { DEFAULT_NAMESPACE } from '../../kernel/api/conventions';
 
 export function statusCommand(ctx: CliContext): Command {
   return new Command('status')

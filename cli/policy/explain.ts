@@ -4,9 +4,9 @@
  * Pure: works on StatusReports, which carry the policies and the peers' labels.
  */
 import { destinationAttributes, sourceAttributes } from '../../dataplane/attributes';
-import type { Labels } from '../../controller/api/snapshot';
-import { PolicyEngine, type Decision } from '../../controller/policy/engine';
-import type { Attributes, PolicyObject } from '../../controller/policy/types';
+import type { Labels } from '../../kernel/api/snapshot';
+import { PolicyEngine, type Decision } from '../../kernel/policy/engine';
+import type { Attributes, PolicyObject } from '../../kernel/policy/types';
 import type { StatusReport } from '../../controller/standalone/report';
 
 export interface ClientIdentity {

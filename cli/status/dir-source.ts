@@ -3,8 +3,8 @@ import { loadPeerIdentity, defaultCertificateFiles } from '../../controller/iden
 import { loadConfigDirectory } from '../../controller/standalone/load';
 import { buildStatusReport } from '../../controller/standalone/status';
 import type { StatusReport } from '../../controller/standalone/report';
-import type { Labels } from '../../controller/api/snapshot';
-import { PolicyEngine } from '../../controller/policy/engine';
+import type { Labels } from '../../kernel/api/snapshot';
+import { PolicyEngine } from '../../kernel/policy/engine';
 import { CliError } from '../errors';
 
 export async function directoryStatus(dir: string, peerLabels: Labels = {}): Promise<StatusReport> {

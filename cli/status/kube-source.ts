@@ -1,9 +1,9 @@
 /** Builds a StatusReport from the ClusterLink objects of a Kubernetes cluster. */
 import { X509Certificate } from 'node:crypto';
 import { CoreV1Api, CustomObjectsApi } from '@kubernetes/client-node';
-import { API_GROUP, API_VERSION, Condition } from '../../controller/api/labels';
-import type { LbScheme } from '../../controller/api/snapshot';
-import type { AccessPolicySpec } from '../../controller/policy/types';
+import { API_GROUP, API_VERSION, Condition } from '../../kernel/api/labels';
+import type { LbScheme } from '../../kernel/api/snapshot';
+import type { AccessPolicySpec } from '../../kernel/policy/types';
 import type { StatusReport } from '../../controller/standalone/report';
 import { firstDnsName } from '../../controller/identity';
 import { kubeError, loadKubeConfig, type KubeTarget } from '../kube';

@@ -1,4 +1,4 @@
-import { API_GROUP, API_VERSION } from '../../controller/api/labels';
+import { API_GROUP, API_VERSION } from '../../kernel/api/labels';
 import { JsonSchema, ValidationRule, obj, str } from './schema';
 
 /** A column of `kubectl get` output. */

@@ -1,4 +1,4 @@
-import { Condition, IMPORT_MERGE_LABEL } from '../../controller/api/labels';
+import { Condition, IMPORT_MERGE_LABEL } from '../../kernel/api/labels';
 import { CrdDefinition, PrinterColumn } from './definition';
 import {
   JsonSchema,

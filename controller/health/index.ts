@@ -2,7 +2,6 @@ export * from './types';
 export { GatewayHealth, peerHealth } from './state';
 export type { PeerSummary } from './state';
 export { classifyProbeError, classifyHttpStatus, formatAddress } from './classify';
-export { parsePeerLabelsHeader, encodePeerLabelsHeader, MAX_LABELS_HEADER_BYTES } from './labels';
 export { HttpsProber, checkPeerIdentity, dnsNames } from './probe';
 export type { Prober, TlsMaterial, HttpsProberOptions } from './probe';
 export { HeartbeatMonitor, systemClock } from './monitor';

@@ -6,8 +6,8 @@
  * sleeping; by default probes are real mTLS heartbeats (HttpsProber).
  */
 import { EventEmitter } from 'node:events';
-import type { Logger } from '../log';
-import { rootLogger } from '../log';
+import type { Logger } from '../../kernel/log';
+import { rootLogger } from '../../kernel/log';
 import { formatAddress, messageOf } from './classify';
 import { ProbeAbortedError } from './errors';
 import { HttpsProber, type Prober, type TlsMaterial } from './probe';

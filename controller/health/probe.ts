@@ -7,10 +7,10 @@
 import * as https from 'node:https';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { performance } from 'node:perf_hooks';
-import { PEER_LABELS_HEADER } from '../api/labels';
+import { PEER_LABELS_HEADER } from '../../kernel/api/labels';
 import { classifyHttpStatus, classifyProbeError, formatAddress } from './classify';
 import { PeerIdentityError, ProbeAbortedError, ProbeTimeoutError } from './errors';
-import { parsePeerLabelsHeader } from './labels';
+import { parsePeerLabelsHeader } from '../../kernel/api/peer-labels-header';
 import type { Gateway, ProbeResult } from './types';
 
 export interface TlsMaterial {

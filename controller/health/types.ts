@@ -1,5 +1,5 @@
 /** Types of peer health (DESIGN.md section 5, "Health"). */
-import type { Labels } from '../api/snapshot';
+import type { Labels } from '../../kernel/api/snapshot';
 
 export type { Labels };
 

@@ -3,7 +3,7 @@
  * is logged and never fails the reconcile that wanted to tell the user something. Repeats of the
  * same event on the same object within a window are dropped so a broken object cannot flood.
  */
-import type { Logger } from '../log';
+import type { Logger } from '../../kernel/log';
 import type { KubeClient } from './client';
 import type { KubeObject } from './object';
 import { collectionPath, Resources } from './resources';

@@ -4,7 +4,7 @@
  * error restarts the list-watch after an exponential backoff, and a periodic resync (with jitter)
  * replays every cached object to the update handlers so missed work is picked up again.
  */
-import type { Logger } from '../log';
+import type { Logger } from '../../kernel/log';
 import { backoffDelay, sleep, type BackoffPolicy } from './backoff';
 import type { KubeClient, Query } from './client';
 import { isGone, KubeApiError } from './errors';

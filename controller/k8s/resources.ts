@@ -1,5 +1,5 @@
 /** Descriptions of the API resources the control plane reads and writes, and their REST paths. */
-import { API_GROUP, API_VERSION } from '../api/labels';
+import { API_GROUP, API_VERSION } from '../../kernel/api/labels';
 
 export interface ResourceType {
   /** '' for the core group. */

@@ -4,14 +4,14 @@
  * Writes use the Lease's resourceVersion, so two candidates can never both win the same round.
  */
 import { EventEmitter } from 'node:events';
-import type { Logger } from '../log';
+import type { Logger } from '../../kernel/log';
 import { sleep } from '../k8s/backoff';
 import type { KubeClient } from '../k8s/client';
 import { isConflict, isNotFound } from '../k8s/errors';
 import type { KubeObject } from '../k8s/object';
 import { collectionPath, objectPath, Resources } from '../k8s/resources';
 import { decide, nextSpec, observe, releasedSpec, type LeaseSpec, type ObservedRecord } from './lease';
-import { CONTROLPLANE_NAME } from '../api/conventions';
+import { CONTROLPLANE_NAME } from '../../kernel/api/conventions';
 
 export interface LeaderElectorOptions {
   readonly namespace: string;

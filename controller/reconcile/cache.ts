@@ -9,13 +9,13 @@ import type {
   Peer,
   PrivilegedAccessPolicy,
 } from '../../imports/clusterlink.net.types';
-import type { Logger } from '../log';
+import type { Logger } from '../../kernel/log';
 import type { KubeClient } from '../k8s/client';
 import type { EndpointSlice, Pod, Service } from '../k8s/core';
 import { Informer, type InformerOptions } from '../k8s/informer';
 import { Resources } from '../k8s/resources';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/labels';
-import { DATAPLANE_NAME } from '../api/conventions';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../kernel/api/labels';
+import { DATAPLANE_NAME } from '../../kernel/api/conventions';
 
 export const DATAPLANE_APP_LABEL = 'app.kubernetes.io/name';
 export const DATAPLANE_APP_VALUE = DATAPLANE_NAME;

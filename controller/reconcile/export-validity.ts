@@ -1,5 +1,5 @@
 /** Whether an Export is usable, and where its tunnels connect (pure). */
-import { Condition } from '../api/labels';
+import { Condition } from '../../kernel/api/labels';
 import type { Export } from '../../imports/clusterlink.net.types';
 import type { Service } from '../k8s/core';
 import type { ConditionInput } from './conditions';

@@ -7,7 +7,7 @@
  * listing the data-plane pod IPs on the Import's target port (the data-plane listener). In merge
  * mode the user's Service is left alone and only our EndpointSlice is added to it.
  */
-import { API_GROUP_VERSION, Condition, IMPORT_MERGE_LABEL, MANAGED_BY_VALUE } from '../api/labels';
+import { API_GROUP_VERSION, Condition, IMPORT_MERGE_LABEL, MANAGED_BY_VALUE } from '../../kernel/api/labels';
 import type { Import } from '../../imports/clusterlink.net.types';
 import type { EndpointSlice, Pod, Service } from '../k8s/core';
 import type { ConditionInput } from './conditions';

@@ -3,7 +3,7 @@
  * EndpointSlice of the Import, cleans up after deleted Imports, and reports both conditions.
  * Level-based: it re-reads the caches and converges, whatever event brought the key here.
  */
-import { Condition } from '../api/labels';
+import { Condition } from '../../kernel/api/labels';
 import type { Import } from '../../imports/clusterlink.net.types';
 import type { KubeClient } from '../k8s/client';
 import type { EndpointSlice, Service } from '../k8s/core';
@@ -12,7 +12,7 @@ import type { EventSink } from '../k8s/events';
 import { splitKey } from '../k8s/object';
 import { collectionPath, objectPath, Resources } from '../k8s/resources';
 import type { ReconcileResult } from '../k8s/workqueue';
-import type { Logger } from '../log';
+import type { Logger } from '../../kernel/log';
 import type { ClusterCache } from './cache';
 import type { ConditionInput } from './conditions';
 import {

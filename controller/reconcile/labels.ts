@@ -4,7 +4,7 @@ import {
   MANAGED_BY_VALUE,
   OWNER_IMPORT_NAME_LABEL,
   OWNER_IMPORT_NAMESPACE_LABEL,
-} from '../api/labels';
+} from '../../kernel/api/labels';
 import type { KubeObject } from '../k8s/object';
 
 export function ownerLabels(namespace: string, name: string): Record<string, string> {

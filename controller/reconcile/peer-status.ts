@@ -1,5 +1,5 @@
 /** PeerReachable from the latest heartbeat verdict (pure). */
-import { Condition } from '../api/labels';
+import { Condition } from '../../kernel/api/labels';
 import type { ConditionInput } from './conditions';
 
 /** What the heartbeat monitor last said about a peer. */

@@ -1,5 +1,5 @@
 /** The Peer reconciler: PeerReachable and status.labels from the latest heartbeat verdict. */
-import { Condition } from '../api/labels';
+import { Condition } from '../../kernel/api/labels';
 import type { KubeClient } from '../k8s/client';
 import { findCondition } from './conditions';
 import type { EventSink } from '../k8s/events';

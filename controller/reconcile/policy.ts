@@ -1,9 +1,9 @@
 /** Reports invalid access policies (an Event and a log line); the engine itself skips them. */
-import { PolicyEngine } from '../policy/engine';
-import type { PolicyObject } from '../policy/types';
+import { PolicyEngine } from '../../kernel/policy/engine';
+import type { PolicyObject } from '../../kernel/policy/types';
 import type { AccessPolicy, PrivilegedAccessPolicy } from '../../imports/clusterlink.net.types';
 import type { EventSink } from '../k8s/events';
-import type { Logger } from '../log';
+import type { Logger } from '../../kernel/log';
 import type { ClusterCache } from './cache';
 
 export function policyObjects(cache: ClusterCache): PolicyObject[] {

@@ -8,7 +8,7 @@ import type { KubeClient } from '../k8s/client';
 import type { Secret } from '../k8s/core';
 import { isAlreadyExists, isNotFound } from '../k8s/errors';
 import { collectionPath, objectPath, Resources } from '../k8s/resources';
-import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../api/labels';
+import { MANAGED_BY_LABEL, MANAGED_BY_VALUE } from '../../kernel/api/labels';
 
 export const TOKEN_KEY_SECRET = 'cl-token-key';
 export const TOKEN_KEY_FIELD = 'tokenKey';

@@ -3,17 +3,17 @@
  * snapshot content). Only usable things go in: valid Exports, Imports whose target port is valid,
  * policies as written (the engine skips invalid ones), clients with a pod IP.
  */
-import { Condition } from '../api/labels';
+import { Condition } from '../../kernel/api/labels';
 import {
   SNAPSHOT_SCHEMA,
   type GatewaySnapshot,
   type LbScheme,
   type SnapshotClient,
   type SnapshotPeer,
-} from '../api/snapshot';
+} from '../../kernel/api/snapshot';
 import type { Export, Import, Peer } from '../../imports/clusterlink.net.types';
 import type { Pod, Service } from '../k8s/core';
-import type { PolicyObject } from '../policy/types';
+import type { PolicyObject } from '../../kernel/policy/types';
 import { findCondition } from '../reconcile/conditions';
 import { resolveExport } from '../reconcile/export-validity';
 import type { PeerHealthVerdict } from '../reconcile/peer-status';

@@ -5,13 +5,13 @@
  * away, so the data plane serves on through restarts.
  */
 import * as https from 'node:https';
-import type { GatewaySnapshot, SnapshotSource } from '../api/snapshot';
+import type { GatewaySnapshot, SnapshotSource } from '../../kernel/api/snapshot';
 import { backoffDelay, sleep } from '../k8s/backoff';
-import type { Logger } from '../log';
+import type { Logger } from '../../kernel/log';
 import { CertificateWatcher } from '../cert-files';
 import { defaultCertificateFiles, loadPeerIdentity, type CertificateFiles } from '../identity';
 import { parseSnapshot, SNAPSHOT_PATH, snapshotQuery } from './wire';
-import { CERT_DIR, CONTROLPLANE_NAME, SNAPSHOT_PORT } from '../api/conventions';
+import { CERT_DIR, CONTROLPLANE_NAME, SNAPSHOT_PORT } from '../../kernel/api/conventions';
 
 export interface SnapshotClientOptions {
   readonly host: string;

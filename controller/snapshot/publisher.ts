@@ -6,7 +6,7 @@
  * Versions start from the wall clock and always grow within the origin.
  */
 import { randomBytes } from 'node:crypto';
-import type { GatewaySnapshot, SnapshotSource } from '../api/snapshot';
+import type { GatewaySnapshot, SnapshotSource } from '../../kernel/api/snapshot';
 import type { SnapshotContent } from './builder';
 import { SNAPSHOT_ORIGIN } from './wire';
 

@@ -11,9 +11,9 @@ import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
-import { SNAPSHOT_PORT } from '../api/conventions';
-import type { GatewaySnapshot, SnapshotSource } from '../api/snapshot';
-import type { Logger } from '../log';
+import { SNAPSHOT_PORT } from '../../kernel/api/conventions';
+import type { GatewaySnapshot, SnapshotSource } from '../../kernel/api/snapshot';
+import type { Logger } from '../../kernel/log';
 import { clientLacks, LONG_POLL_MS, SNAPSHOT_PATH } from './wire';
 
 export interface SnapshotServerOptions {

@@ -1,5 +1,5 @@
 /** The snapshot channel's wire format: path, and validation of what arrives (pure). */
-import { SNAPSHOT_SCHEMA, type GatewaySnapshot, type SnapshotStamp } from '../api/snapshot';
+import { SNAPSHOT_SCHEMA, type GatewaySnapshot, type SnapshotStamp } from '../../kernel/api/snapshot';
 
 export const SNAPSHOT_PATH = '/v1/snapshot';
 /** How long the server holds a long-poll before answering 204 (no change). */

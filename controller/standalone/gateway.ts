@@ -8,11 +8,12 @@ import { EventEmitter } from 'node:events';
 import { randomBytes } from 'node:crypto';
 import * as path from 'node:path';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import { DataPlane, startAdminServer, type AdminServer, type DataPlaneLimits } from '../../dataplane';
-import type { GatewaySnapshot, Labels } from '../api/snapshot';
-import { rootLogger, type Logger } from '../log';
+import { startAdminServer, type AdminServer } from '../../kernel/admin';
+import { DataPlane, type DataPlaneLimits } from '../../dataplane';
+import type { GatewaySnapshot, Labels } from '../../kernel/api/snapshot';
+import { rootLogger, type Logger } from '../../kernel/log';
 import { heartbeatPeerMonitor, type PeerMonitor, type PeerMonitorFactory } from '../peer-monitor';
-import { PolicyEngine } from '../policy/engine';
+import { PolicyEngine } from '../../kernel/policy/engine';
 import {
   defaultCertificateFiles,
   loadPeerIdentity,
@@ -25,7 +26,7 @@ import type { StatusReport } from './report';
 import { buildStandaloneSnapshot } from './snapshot';
 import { buildStatusReport } from './status';
 import { DirectoryWatcher } from './watch';
-import { ADMIN_PORT, GATEWAY_CONTAINER_PORT } from '../api/conventions';
+import { ADMIN_PORT, GATEWAY_CONTAINER_PORT } from '../../kernel/api/conventions';
 
 export interface StandaloneGatewayOptions {
   /** The configuration directory. */

@@ -2,8 +2,8 @@
  * The objects of a standalone gateway's configuration directory, after validation. They carry the
  * same apiVersion/kind/field names as the CRDs; `origin` says which file and document each came from.
  */
-import type { LbScheme, Labels } from '../api/snapshot';
-import type { PolicyObject } from '../policy/types';
+import type { LbScheme, Labels } from '../../kernel/api/snapshot';
+import type { PolicyObject } from '../../kernel/policy/types';
 
 export interface Origin {
   /** File name relative to the configuration directory. */

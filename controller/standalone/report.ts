@@ -2,8 +2,8 @@
  * The status report of one site: what `clusterlink status` prints. A standalone gateway serves it
  * on its admin port (GET /status); the CLI builds the same shape from Kubernetes objects.
  */
-import type { Labels, LbScheme } from '../api/snapshot';
-import type { AccessPolicySpec } from '../policy/types';
+import type { Labels, LbScheme } from '../../kernel/api/snapshot';
+import type { AccessPolicySpec } from '../../kernel/policy/types';
 
 export interface PeerStatus {
   readonly name: string;

@@ -1,6 +1,6 @@
 /** The desired-state snapshot of a standalone gateway, as a pure function of what it has loaded. */
-import { SNAPSHOT_SCHEMA, type GatewaySnapshot, type Labels } from '../api/snapshot';
-import type { SnapshotTls } from '../api/snapshot';
+import { SNAPSHOT_SCHEMA, type GatewaySnapshot, type Labels } from '../../kernel/api/snapshot';
+import type { SnapshotTls } from '../../kernel/api/snapshot';
 import type { DirectoryConfig } from './objects';
 import { importListenPort } from './objects';
 

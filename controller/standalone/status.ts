@@ -1,7 +1,7 @@
 /** Builds a standalone gateway's StatusReport from its state. Pure. */
-import type { Labels } from '../api/snapshot';
+import type { Labels } from '../../kernel/api/snapshot';
 import type { PeerHealth } from '../health';
-import type { InvalidPolicy } from '../policy/engine';
+import type { InvalidPolicy } from '../../kernel/policy/engine';
 import type { DirectoryConfig } from './objects';
 import { importListenPort } from './objects';
 import type { StatusReport } from './report';

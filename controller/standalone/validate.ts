@@ -3,14 +3,14 @@
  * Errors name the field path and what is wrong, e.g. `spec.port: must be an integer 1-65535`;
  * the loader prefixes the file and document index.
  */
-import { API_GROUP_VERSION } from '../api/labels';
-import type { LbScheme } from '../api/snapshot';
+import { API_GROUP_VERSION } from '../../kernel/api/labels';
+import type { LbScheme } from '../../kernel/api/snapshot';
 import type {
   LabelSelector,
   LabelSelectorRequirement,
   PolicyAction,
   WorkloadSetOrSelector,
-} from '../policy/types';
+} from '../../kernel/policy/types';
 import type {
   ConfigObject,
   ExportObject,

@@ -5,7 +5,7 @@
  */
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import type { SnapshotTls } from '../../controller/api/snapshot';
+import type { SnapshotTls } from '../../kernel/api/snapshot';
 import { GATEWAY_TLS } from '../tls-settings';
 import { NO_DELAY } from '../tuning';
 

@@ -4,9 +4,9 @@
  * order; a refusal (policy, unknown export...) is final, a connection failure moves to the next.
  */
 import type { Duplex } from 'node:stream';
-import type { SnapshotPeer } from '../../controller/api/snapshot';
-import type { Logger } from '../../controller/log';
-import type { Attributes } from '../../controller/policy/types';
+import type { SnapshotPeer } from '../../kernel/api/snapshot';
+import type { Logger } from '../../kernel/log';
+import type { Attributes } from '../../kernel/policy/types';
 import { DataPlaneError, DataPlaneErrorCode, errorCode, PeerUnreachableError } from '../errors';
 import { DATAPLANE_SNI_PREFIX, type ExportRef } from '../protocol';
 import { resetTcpOnAbortiveDestroy } from '../tls-reset';

@@ -5,7 +5,7 @@
  */
 import * as http2 from 'node:http2';
 import type { Writable } from 'node:stream';
-import type { Attributes } from '../../controller/policy/types';
+import type { Attributes } from '../../kernel/policy/types';
 import { DataPlaneError, DataPlaneErrorCode } from '../errors';
 import {
   encodeAttributesHeader,

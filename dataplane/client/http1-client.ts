@@ -5,8 +5,8 @@
  * Also GET /healthz. Responses come from authenticated peers but are still parsed with bounds.
  */
 import type { TLSSocket } from 'node:tls';
-import { PEER_LABELS_HEADER } from '../../controller/api/labels';
-import type { Attributes } from '../../controller/policy/types';
+import { PEER_LABELS_HEADER } from '../../kernel/api/labels';
+import type { Attributes } from '../../kernel/policy/types';
 import { DataPlaneError, DataPlaneErrorCode } from '../errors';
 import {
   ACCESS_TOKEN_HEADER,

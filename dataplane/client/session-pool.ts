@@ -5,7 +5,7 @@
  * a while, so the caller uses the compatible protocol without asking for h2 each time.
  */
 import * as http2 from 'node:http2';
-import type { Logger } from '../../controller/log';
+import type { Logger } from '../../kernel/log';
 import {
   h2ClientSessionOptions,
   H2_INITIAL_WINDOW_SIZE,

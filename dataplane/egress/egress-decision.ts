@@ -3,10 +3,10 @@
  * snapshot: the source attributes of the client, the sources in the order to try them, and the
  * egress policy decision for each.
  */
-import type { SnapshotImport, SnapshotImportSource, SnapshotPeer } from '../../controller/api/snapshot';
-import type { LoadBalancer } from '../../controller/lb/order';
-import type { Decision } from '../../controller/policy/engine';
-import type { Attributes } from '../../controller/policy/types';
+import type { SnapshotImport, SnapshotImportSource, SnapshotPeer } from '../../kernel/api/snapshot';
+import type { LoadBalancer } from '../../kernel/lb/order';
+import type { Decision } from '../../kernel/policy/engine';
+import type { Attributes } from '../../kernel/policy/types';
 import { destinationAttributes, normalizeIp, sourceAttributes } from '../attributes';
 import { namespacedKey, type CompiledConfig } from '../config';
 

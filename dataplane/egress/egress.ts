@@ -4,8 +4,8 @@
  * works the client connection is reset.
  */
 import type { Socket } from 'node:net';
-import type { Logger } from '../../controller/log';
-import type { LoadBalancer } from '../../controller/lb/order';
+import type { Logger } from '../../kernel/log';
+import type { LoadBalancer } from '../../kernel/lb/order';
 import type { CompiledConfig } from '../config';
 import { errorCode } from '../errors';
 import type { DataPlaneMetrics } from '../metrics';

@@ -4,7 +4,7 @@
  * between sources is invisible to the client.
  */
 import * as net from 'node:net';
-import type { SnapshotImport } from '../../controller/api/snapshot';
+import type { SnapshotImport } from '../../kernel/api/snapshot';
 import { DataPlaneError, DataPlaneErrorCode } from '../errors';
 import { STREAM_HIGH_WATER_MARK } from '../tuning';
 

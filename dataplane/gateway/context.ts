@@ -1,4 +1,4 @@
-import type { Logger } from '../../controller/log';
+import type { Logger } from '../../kernel/log';
 import type { CompiledConfig } from '../config';
 import type { DataPlaneLimits } from '../limits';
 import type { LogLimiter } from '../log-limiter';

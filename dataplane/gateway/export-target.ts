@@ -3,7 +3,7 @@
  * address always comes from the snapshot's Export, never from a request.
  */
 import { connect, type NetConnectOpts, type Socket } from 'node:net';
-import type { SnapshotExport } from '../../controller/api/snapshot';
+import type { SnapshotExport } from '../../kernel/api/snapshot';
 import { ExportUnreachableError } from '../errors';
 import { STREAM_HIGH_WATER_MARK, tuneSocket } from '../tuning';
 

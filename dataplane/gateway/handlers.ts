@@ -3,9 +3,9 @@
  * and return the status, headers and body to send (or drive a tunnel through a TunnelResponder).
  */
 import type { Duplex } from 'node:stream';
-import { PEER_LABELS_HEADER } from '../../controller/api/labels';
-import type { SnapshotExport } from '../../controller/api/snapshot';
-import type { Decision } from '../../controller/policy/engine';
+import { PEER_LABELS_HEADER } from '../../kernel/api/labels';
+import type { SnapshotExport } from '../../kernel/api/snapshot';
+import type { Decision } from '../../kernel/policy/engine';
 import type { CompiledConfig } from '../config';
 import {
   BadRequestError,

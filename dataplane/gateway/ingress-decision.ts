@@ -3,9 +3,9 @@
  * which export a request names, whether the requesting peer is who it claims to be, and what the
  * ingress policy says (with the Export's namespace and labels).
  */
-import { Attr } from '../../controller/api/labels';
-import type { SnapshotExport } from '../../controller/api/snapshot';
-import type { Decision } from '../../controller/policy/engine';
+import { Attr } from '../../kernel/api/labels';
+import type { SnapshotExport } from '../../kernel/api/snapshot';
+import type { Decision } from '../../kernel/policy/engine';
 import { destinationAttributes } from '../attributes';
 import { namespacedKey, type CompiledConfig } from '../config';
 import { IdentityMismatchError, NoSuchExportError } from '../errors';

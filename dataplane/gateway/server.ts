@@ -8,9 +8,9 @@ import * as http2 from 'node:http2';
 import type { AddressInfo, Socket } from 'node:net';
 import * as tls from 'node:tls';
 import type { Duplex } from 'node:stream';
-import type { SnapshotTls } from '../../controller/api/snapshot';
+import type { SnapshotTls } from '../../kernel/api/snapshot';
 import { DataPlaneErrorCode } from '../errors';
-import { peerCertificateExpiry, peerNameOfSocket } from '../identity';
+import { peerCertificateExpiry, peerNameOfSocket } from '../../kernel/identity';
 import { resetTcpOnAbortiveDestroy } from '../tls-reset';
 import {
   AUTHZ_PATH,

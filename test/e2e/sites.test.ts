@@ -11,7 +11,7 @@
 import * as fs from 'node:fs';
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
-import { Condition } from '../../controller/api/labels';
+import { Condition } from '../../kernel/api/labels';
 import {
   BackendPorts,
   curl,

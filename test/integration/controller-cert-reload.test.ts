@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createCertificateAuthority, createPeerCertificate } from '../../cli/pki/certificates';
-import type { SnapshotTls } from '../../controller/api/snapshot';
+import type { SnapshotTls } from '../../kernel/api/snapshot';
 import { defaultCertificateFiles } from '../../controller/identity';
 import { Resources } from '../../controller/k8s/resources';
 import { runControlPlane, type ControlPlane } from '../../controller/main';

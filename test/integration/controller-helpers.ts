@@ -11,8 +11,8 @@ import {
   createPeerCertificate,
   type CertificateAndKey,
 } from '../../cli/pki/certificates';
-import { API_GROUP_VERSION } from '../../controller/api/labels';
-import type { SnapshotTls } from '../../controller/api/snapshot';
+import { API_GROUP_VERSION } from '../../kernel/api/labels';
+import type { SnapshotTls } from '../../kernel/api/snapshot';
 import { KubeClient } from '../../controller/k8s/client';
 import type { Pod } from '../../controller/k8s/core';
 import { isAlreadyExists, isNotFound } from '../../controller/k8s/errors';

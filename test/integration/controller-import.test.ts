@@ -3,7 +3,7 @@
  * conflicts, the Service and EndpointSlice pointing at the data-plane pods, a conflicting user
  * Service, merge mode, recreation after manual deletion, and cleanup on Import deletion.
  */
-import { Condition, IMPORT_MERGE_LABEL, MANAGED_BY_LABEL } from '../../controller/api/labels';
+import { Condition, IMPORT_MERGE_LABEL, MANAGED_BY_LABEL } from '../../kernel/api/labels';
 import type { EndpointSlice, Service } from '../../controller/k8s/core';
 import { Resources } from '../../controller/k8s/resources';
 import { runControlPlane, type ControlPlane } from '../../controller/main';

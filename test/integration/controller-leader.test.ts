@@ -5,7 +5,7 @@
  * client of a dead replica keeps its last snapshot.
  */
 import * as path from 'node:path';
-import { Condition } from '../../controller/api/labels';
+import { Condition } from '../../kernel/api/labels';
 import type { KubeObject } from '../../controller/k8s/object';
 import { Resources } from '../../controller/k8s/resources';
 import type { LeaseSpec } from '../../controller/leader/lease';

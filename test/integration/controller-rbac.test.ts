@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { Condition } from '../../controller/api/labels';
+import { Condition } from '../../kernel/api/labels';
 import { isAlreadyExists, isNotFound } from '../../controller/k8s/errors';
 import type { KubeObject } from '../../controller/k8s/object';
 import { KubeClient } from '../../controller/k8s/client';

@@ -8,13 +8,13 @@ import * as http from 'node:http';
 import * as https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { createPeerCertificate } from '../../cli/pki/certificates';
-import { Attr, Condition } from '../../controller/api/labels';
-import { encodePeerLabelsHeader } from '../../controller/health';
+import { Attr, Condition } from '../../kernel/api/labels';
+import { encodePeerLabelsHeader } from '../../kernel/api/peer-labels-header';
 import type { Secret } from '../../controller/k8s/core';
 import { Resources } from '../../controller/k8s/resources';
 import { runControlPlane, type ControlPlane } from '../../controller/main';
 import { heartbeatPeerMonitor } from '../../controller/peer-monitor';
-import { PolicyEngine } from '../../controller/policy/engine';
+import { PolicyEngine } from '../../kernel/policy/engine';
 import type { Export, Peer } from '../../imports/clusterlink.net.types';
 import { startTestCluster, type TestCluster } from '../harness/cluster';
 import {

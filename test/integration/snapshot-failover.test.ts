@@ -5,7 +5,7 @@
  * origin. Real snapshot servers and client over mutual TLS, a real data-plane process.
  */
 import { createCertificateAuthority, createPeerCertificate } from '../../cli/pki/certificates';
-import type { SnapshotImport, SnapshotTls } from '../../controller/api/snapshot';
+import type { SnapshotImport, SnapshotTls } from '../../kernel/api/snapshot';
 import type { SnapshotContent } from '../../controller/snapshot/builder';
 import { SnapshotClient } from '../../controller/snapshot/client';
 import { SnapshotPublisher } from '../../controller/snapshot/publisher';

@@ -1,7 +1,7 @@
 /** Builders for the ClusterLink custom resources the scenarios apply (clusterlink.net/v1alpha1). */
 import type { KubernetesObject } from '@kubernetes/client-node';
-import { API_GROUP_VERSION } from '../../../controller/api/labels';
-import type { LabelSelector } from '../../../controller/policy/types';
+import { API_GROUP_VERSION } from '../../../kernel/api/labels';
+import type { LabelSelector } from '../../../kernel/policy/types';
 import { GATEWAY_NAMESPACE } from './site';
 
 export type Obj = KubernetesObject & { spec?: Record<string, unknown>; status?: Record<string, unknown> };

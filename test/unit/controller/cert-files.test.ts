@@ -10,7 +10,7 @@ import {
   createPeerCertificate,
   type CertificateAndKey,
 } from '../../../cli/pki/certificates';
-import type { SnapshotTls } from '../../../controller/api/snapshot';
+import type { SnapshotTls } from '../../../kernel/api/snapshot';
 import { CertificateWatcher } from '../../../controller/cert-files';
 import { defaultCertificateFiles } from '../../../controller/identity';
 

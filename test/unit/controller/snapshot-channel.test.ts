@@ -4,7 +4,7 @@
  * server is away, then picking up the newer one after a restart.
  */
 import { createCertificateAuthority, createPeerCertificate } from '../../../cli/pki/certificates';
-import type { GatewaySnapshot } from '../../../controller/api/snapshot';
+import type { GatewaySnapshot } from '../../../kernel/api/snapshot';
 import { parseHostPort, SnapshotClient } from '../../../controller/snapshot/client';
 import { SnapshotPublisher } from '../../../controller/snapshot/publisher';
 import { SnapshotServer } from '../../../controller/snapshot/server';

@@ -7,7 +7,7 @@
 import type { Socket } from 'node:net';
 import * as tls from 'node:tls';
 import { createCertificateAuthority, createPeerCertificate } from '../../../cli/pki/certificates';
-import type { GatewaySnapshot } from '../../../controller/api/snapshot';
+import type { GatewaySnapshot } from '../../../kernel/api/snapshot';
 import { HttpsProber, type ProbeResult } from '../../../controller/health';
 import type { DataPlane } from '../../../dataplane';
 import {

@@ -2,13 +2,13 @@
  * The pure parts of the data plane, called directly: request validation, attributes, the ingress
  * and egress decisions over a compiled snapshot.
  */
-import { LoadBalancer } from '../../../controller/lb/order';
+import { LoadBalancer } from '../../../kernel/lb/order';
 import { destinationAttributes, normalizeIp, sourceAttributes } from '../../../dataplane/attributes';
 import { compileSnapshot } from '../../../dataplane/config';
 import { planEgress } from '../../../dataplane/egress/egress-decision';
 import { DataPlaneErrorCode } from '../../../dataplane/errors';
 import { decideIngress } from '../../../dataplane/gateway/ingress-decision';
-import { firstDnsSan } from '../../../dataplane/identity';
+import { firstDnsSan } from '../../../kernel/identity';
 import {
   bearerToken,
   decodeAttributesHeader,

@@ -4,8 +4,8 @@
  */
 import { once } from 'node:events';
 import * as net from 'node:net';
-import type { SnapshotPeer } from '../../../controller/api/snapshot';
-import type { PolicyObject } from '../../../controller/policy/types';
+import type { SnapshotPeer } from '../../../kernel/api/snapshot';
+import type { PolicyObject } from '../../../kernel/policy/types';
 import { DataPlane } from '../../../dataplane';
 import {
   ALLOW_ALL,

@@ -20,8 +20,8 @@ import type {
   SnapshotExport,
   SnapshotImport,
   SnapshotPeer,
-} from '../../../controller/api/snapshot';
-import type { PolicyObject } from '../../../controller/policy/types';
+} from '../../../kernel/api/snapshot';
+import type { PolicyObject } from '../../../kernel/policy/types';
 import { DataPlane, type DataPlaneOptions } from '../../../dataplane';
 
 export interface Pki {

@@ -6,9 +6,10 @@ import { once } from 'node:events';
 import * as http from 'node:http';
 import { Registry } from 'prom-client';
 import { createPeerCertificate } from '../../../cli/pki/certificates';
-import type { GatewaySnapshot, SnapshotSource } from '../../../controller/api/snapshot';
-import type { PolicyObject } from '../../../controller/policy/types';
-import { DataPlane, runDataPlane, startAdminServer } from '../../../dataplane';
+import type { GatewaySnapshot, SnapshotSource } from '../../../kernel/api/snapshot';
+import type { PolicyObject } from '../../../kernel/policy/types';
+import { DataPlane, runDataPlane } from '../../../dataplane';
+import { startAdminServer } from '../../../kernel/admin';
 import { DataPlaneErrorCode } from '../../../dataplane/errors';
 import {
   ALLOW_ALL,

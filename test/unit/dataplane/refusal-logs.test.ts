@@ -4,7 +4,7 @@
  * logged. Real gateway, real TLS, the pino output captured.
  */
 import { Writable } from 'node:stream';
-import { createLogger } from '../../../controller/log';
+import { createLogger } from '../../../kernel/log';
 import { DataPlaneErrorCode } from '../../../dataplane/errors';
 import { DEFAULT_REFUSAL_LOG_LIMITS } from '../../../dataplane/log-limiter';
 import {

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import * as net from 'node:net';
 import * as tls from 'node:tls';
-import { PEER_LABELS_HEADER } from '../../../controller/api/labels';
+import { PEER_LABELS_HEADER } from '../../../kernel/api/labels';
 import { createCertificateAuthority, createPeerCertificate } from '../../../cli/pki/certificates';
 import { DataPlane } from '../../../dataplane';
 import {

@@ -4,7 +4,7 @@
  * equal version is still ignored. Real data planes, a real tunnel through the applied import.
  */
 import { Writable } from 'node:stream';
-import { createLogger } from '../../../controller/log';
+import { createLogger } from '../../../kernel/log';
 import {
   exchange,
   exportOf,

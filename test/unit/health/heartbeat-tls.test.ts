@@ -11,7 +11,7 @@ import {
   createPeerCertificate,
   type CertificateAndKey,
 } from '../../../cli/pki/certificates';
-import { encodePeerLabelsHeader } from '../../../controller/health/labels';
+import { encodePeerLabelsHeader } from '../../../kernel/api/peer-labels-header';
 import { HeartbeatMonitor } from '../../../controller/health/monitor';
 import { HttpsProber, type Prober } from '../../../controller/health/probe';
 import type { Gateway, PeerHealth, ProbeResult } from '../../../controller/health/types';

@@ -4,7 +4,7 @@ import {
   encodePeerLabelsHeader,
   MAX_LABELS_HEADER_BYTES,
   parsePeerLabelsHeader,
-} from '../../../controller/health/labels';
+} from '../../../kernel/api/peer-labels-header';
 import { checkPeerIdentity, dnsNames } from '../../../controller/health/probe';
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');

@@ -1,4 +1,4 @@
-import { LoadBalancer } from '../../../controller/lb/order';
+import { LoadBalancer } from '../../../kernel/lb/order';
 
 interface Source {
   peer: string;

@@ -1,13 +1,13 @@
 import { readFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { PolicyEngine, DEFAULT_DENY } from '../../../controller/policy/engine';
+import { PolicyEngine, DEFAULT_DENY } from '../../../kernel/policy/engine';
 import type {
   Attributes,
   LabelSelector,
   PolicyObject,
   WorkloadSetOrSelector,
-} from '../../../controller/policy/types';
+} from '../../../kernel/policy/types';
 
 const NS = 'default';
 const EXPORT = 'export.clusterlink.net/name';

@@ -5,7 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import type * as net from 'node:net';
 import { Writable } from 'node:stream';
-import { createLogger } from '../../../controller/log';
+import { createLogger } from '../../../kernel/log';
 import { requestToken } from '../../../dataplane/client/http1-client';
 import { issueToken } from '../../../dataplane/token';
 import {

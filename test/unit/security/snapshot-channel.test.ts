@@ -5,7 +5,7 @@
 import * as tls from 'node:tls';
 import * as net from 'node:net';
 import { createCertificateAuthority, createPeerCertificate } from '../../../cli/pki/certificates';
-import type { GatewaySnapshot } from '../../../controller/api/snapshot';
+import type { GatewaySnapshot } from '../../../kernel/api/snapshot';
 import { SnapshotServer } from '../../../controller/snapshot/server';
 import { eventually } from '../dataplane/harness';
 

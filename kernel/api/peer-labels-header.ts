@@ -3,7 +3,7 @@
  * a JSON object of strings (upstream sends Go's `map[string]string`, so `null` means no labels).
  * The header comes from another site: validate it, bound its size, never throw.
  */
-import type { Labels } from './types';
+import type { Labels } from './snapshot';
 
 /** Generous for labels, small enough that a hostile peer cannot make us hold much. */
 export const MAX_LABELS_HEADER_BYTES = 16 * 1024;
