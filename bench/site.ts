@@ -15,7 +15,7 @@ import * as path from 'node:path';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import type { GatewaySnapshot } from '../kernel/api/snapshot';
-import { createLogger } from '../kernel/log';
+import { createLogger, logLevelFromEnvironment } from '../kernel/log';
 import { DataPlane } from '../dataplane';
 import { exportingSite, importingSite, type BenchPki } from './harness/snapshots';
 
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
     metricsRegistry: new Registry(),
     // Logs to stderr (stdout carries the SITE line); the benchmark keeps them in its output folder.
     logger: createLogger({
-      level: process.env.CLUSTERLINK_LOG_LEVEL ?? 'warn',
+      level: logLevelFromEnvironment() ?? 'warn',
       name: 'bench-site',
       destination: pino.destination(2),
     }),

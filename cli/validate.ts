@@ -1,17 +1,7 @@
 /** Checks of user-supplied flag values, with messages that name the flag. */
+import { dnsLabelProblem, isLabelKey, isLabelValue } from '../kernel/api/names';
+import { LOG_LEVELS, isLogLevel, type LogLevel } from '../kernel/api/conventions';
 import { usageError } from './errors';
-
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
-/** Returns why `name` is not an RFC 1123 DNS label, or undefined when it is one. */
-export function dnsLabelProblem(name: string): string | undefined {
-  if (name.length === 0) return 'must not be empty';
-  if (name.length > 63) return `must be at most 63 characters (got ${name.length})`;
-  if (!DNS_LABEL.test(name)) {
-    return 'must consist of lower-case letters, digits and "-", and start and end with a letter or digit';
-  }
-  return undefined;
-}
 
 export function requireDnsLabel(flag: string, name: string): string {
   const problem = dnsLabelProblem(name);
@@ -44,13 +34,10 @@ export function parseLabels(flag: string, values: readonly string[]): Record<str
     if (eq <= 0) throw usageError(`${flag} "${item}" must have the form key=value`);
     const key = item.slice(0, eq).trim();
     const value = item.slice(eq + 1).trim();
-    if (
-      !/^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(key) ||
-      key.length > 316
-    ) {
+    if (!isLabelKey(key)) {
       throw usageError(`${flag} "${item}": "${key}" is not a valid label key`);
     }
-    if (value !== '' && (!/^[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/.test(value) || value.length > 63)) {
+    if (!isLabelValue(value)) {
       throw usageError(`${flag} "${item}": "${value}" is not a valid label value`);
     }
     labels[key] = value;
@@ -67,4 +54,11 @@ export function oneOf<T extends string>(flag: string, value: string, allowed: re
     throw usageError(`${flag} "${value}" must be one of: ${allowed.join(', ')}`);
   }
   return value as T;
+}
+
+/** A log level from a flag or the environment (CL_LOG_LEVEL), checked; undefined when neither. */
+export function checkLogLevel(level: string | undefined): LogLevel | undefined {
+  if (level !== undefined && !isLogLevel(level))
+    throw usageError(`--log-level "${level}" must be one of ${LOG_LEVELS.join(', ')}`);
+  return level;
 }

@@ -20,11 +20,11 @@ import {
   PEER_SECRET,
   SNAPSHOT_PORT,
   commonLabels,
+  isLogLevel,
+  LOG_LEVELS,
+  type LogLevel,
 } from './conventions';
 import { checkDnsLabel, checkLabels, checkObjectName, checkPort, defined } from './validation';
-
-export type LogLevel = 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal';
-export const LOG_LEVELS: readonly LogLevel[] = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'];
 
 export type GatewayServiceType = 'ClusterIP' | 'NodePort' | 'LoadBalancer';
 
@@ -384,7 +384,7 @@ function validateProps(props: ClusterLinkGatewayProps, namespace: string): strin
     props.image !== undefined && props.image.trim() === ''
       ? 'image is empty; give an image reference'
       : undefined,
-    props.logLevel !== undefined && !LOG_LEVELS.includes(props.logLevel)
+    props.logLevel !== undefined && !isLogLevel(props.logLevel)
       ? `logLevel "${props.logLevel}" is unknown; use one of ${LOG_LEVELS.join(', ')}`
       : undefined,
     replicasError('controlPlane.replicas', props.controlPlane?.replicas),

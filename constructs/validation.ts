@@ -1,14 +1,12 @@
 /** Synth-time checks shared by the constructs; each returns an error text or undefined. */
 
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+import { isDnsLabel, isDnsSubdomain, isLabelKey, isLabelValue } from '../kernel/api/names';
+
 const DNS_1035_LABEL = /^[a-z]([-a-z0-9]*[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const LABEL_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
-const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
 
 /** A DNS-1123 label: namespaces, peer names. */
 export function checkDnsLabel(what: string, value: string): string | undefined {
-  if (value.length > 63 || !DNS_LABEL.test(value)) {
+  if (!isDnsLabel(value)) {
     return `${what} "${value}" must be a DNS label: at most 63 lowercase letters, digits and '-', starting and ending with a letter or digit`;
   }
   return undefined;
@@ -24,7 +22,7 @@ export function checkServiceName(what: string, value: string): string | undefine
 
 /** A DNS-1123 subdomain: names of most objects. */
 export function checkObjectName(what: string, value: string): string | undefined {
-  if (value.length > 253 || !DNS_SUBDOMAIN.test(value)) {
+  if (!isDnsSubdomain(value)) {
     return `${what} "${value}" must be a DNS subdomain: at most 253 lowercase letters, digits, '-' and '.', starting and ending with a letter or digit`;
   }
   return undefined;
@@ -32,18 +30,14 @@ export function checkObjectName(what: string, value: string): string | undefined
 
 /** A Kubernetes label key (optional DNS-subdomain prefix, '/', name of at most 63 characters). */
 export function checkLabelKey(what: string, key: string): string | undefined {
-  const slash = key.lastIndexOf('/');
-  const prefix = slash >= 0 ? key.slice(0, slash) : undefined;
-  const name = slash >= 0 ? key.slice(slash + 1) : key;
-  const prefixOk = prefix === undefined || (prefix.length <= 253 && DNS_SUBDOMAIN.test(prefix));
-  if (!prefixOk || name.length > 63 || !LABEL_NAME.test(name)) {
+  if (!isLabelKey(key)) {
     return `${what} key "${key}" is not a valid label key: use [prefix/]name where name has at most 63 letters, digits, '-', '_' or '.' and starts and ends with a letter or digit`;
   }
   return undefined;
 }
 
 export function checkLabelValue(what: string, key: string, value: string): string | undefined {
-  if (value.length > 63 || !LABEL_VALUE.test(value)) {
+  if (!isLabelValue(value)) {
     return `${what} "${key}" has value "${value}", which is not a valid label value: at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit`;
   }
   return undefined;

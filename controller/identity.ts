@@ -9,6 +9,7 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import * as path from 'node:path';
 import type { SnapshotTls } from '../kernel/api/snapshot';
 import { CA_FILE, CERT_FILE, KEY_FILE } from '../kernel/api/conventions';
+import { peerNameOfCertificate } from '../kernel/identity';
 
 export interface CertificateFiles {
   readonly ca: string;
@@ -56,15 +57,6 @@ function parse(file: string, pem: string): X509Certificate {
   }
 }
 
-export function firstDnsName(cert: X509Certificate): string | undefined {
-  const san = cert.subjectAltName ?? '';
-  const dns = san
-    .split(',')
-    .map((s) => s.trim())
-    .find((s) => s.startsWith('DNS:'));
-  return dns?.slice(4);
-}
-
 /**
  * Waits for all reads; when some failed, throws the failure of the first file in the given order,
  * so that the same missing files always give the same message (Promise.all would report whichever
@@ -101,7 +93,7 @@ export async function loadPeerIdentity(files: CertificateFiles, now = new Date()
   const notAfter = new Date(cert.validTo);
   if (notAfter.getTime() < now.getTime())
     throw new CertificateError(`${files.cert}: expired on ${notAfter.toISOString()}`);
-  const peerName = firstDnsName(cert);
+  const peerName = peerNameOfCertificate(cert);
   if (!peerName)
     throw new CertificateError(`${files.cert}: has no DNS subject alternative name (the peer name)`);
   return { tls: { ca: caPem, cert: certPem, key: keyPem }, peerName, notAfter };

@@ -17,7 +17,7 @@ import { EventRecorder } from './k8s/events';
 import { keyOf, type KubeObject } from './k8s/object';
 import { WorkQueue, type ReconcileOutcome } from './k8s/workqueue';
 import { LeaderElector } from './leader/elector';
-import { createLogger, rootLogger, type Logger } from '../kernel/log';
+import { createLogger, logLevelFromEnvironment, rootLogger, type Logger } from '../kernel/log';
 import { ControlPlaneMetrics } from './metrics';
 import { heartbeatPeerMonitor, type PeerMonitor, type PeerMonitorFactory } from './peer-monitor';
 import { ClusterCache } from './reconcile/cache';
@@ -31,7 +31,8 @@ import { loadTokenKey } from './reconcile/token-key';
 import { buildSnapshotContent } from './snapshot/builder';
 import { SnapshotPublisher } from './snapshot/publisher';
 import { SnapshotServer } from './snapshot/server';
-import { defaultCertificateFiles, firstDnsName, loadPeerIdentity } from './identity';
+import { defaultCertificateFiles, loadPeerIdentity } from './identity';
+import { peerNameOfCertificate } from '../kernel/identity';
 import { CertificateWatcher } from './cert-files';
 import type { Import, Peer } from '../imports/clusterlink.net.types';
 import type { Pod, Service } from './k8s/core';
@@ -487,7 +488,7 @@ function podEndpointChanged(pod: Pod, old: Pod | undefined): boolean {
 }
 
 async function loadPeerIdentityFromPem(tls: SnapshotTls): Promise<{ tls: SnapshotTls; peerName: string }> {
-  const name = firstDnsName(new X509Certificate(tls.cert));
+  const name = peerNameOfCertificate(new X509Certificate(tls.cert));
   if (!name)
     throw Object.assign(new Error('the peer certificate has no DNS name'), {
       code: 'CL_ERR_BAD_CERTIFICATE',
@@ -513,7 +514,7 @@ export function controlPlaneOptionsFromEnv(env: NodeJS.ProcessEnv = process.env)
     kubeconfigPath: env.KUBECONFIG || undefined,
     certDir: env.CL_CERT_DIR || undefined,
     peerLabels: parsePeerLabels(env.CL_PEER_LABELS ?? ''),
-    logLevel: env.CL_LOG_LEVEL || undefined,
+    logLevel: logLevelFromEnvironment(env),
     adminPort: num('CL_ADMIN_PORT'),
     snapshotPort: num('CL_SNAPSHOT_PORT'),
     gatewayPort: num('CL_GATEWAY_PORT'),

@@ -3,7 +3,7 @@ import { Command } from 'commander';
 import { X509Certificate } from 'node:crypto';
 import { stringify } from 'yaml';
 import { LOG_LEVELS, type GatewayServiceType, type LogLevel } from '../../constructs';
-import { firstDnsName } from '../../controller/identity';
+import { peerNameOfCertificate } from '../../kernel/identity';
 import type { CliContext } from '../context';
 import { CliError } from '../errors';
 import { applyOrder, siteManifests, type KubeManifest } from '../deploy/manifests';
@@ -62,10 +62,18 @@ async function readSiteCertificates(flags: DeployFlags): Promise<{ ca: string; c
       `the certificate of peer "${flags.name}" is not signed by the fabric CA ${caFile}`,
     );
   }
-  if (firstDnsName(cert) !== flags.name) {
+  const named = peerNameOfCertificate(cert);
+  if (named === undefined) {
+    // The peer name is the first DNS SAN; the subject's CN does not count (DESIGN.md section 5).
     throw new CliError(
       'CL_ERR_BAD_CERTIFICATE',
-      `the certificate in ${peerDirectory(flags.name, flags.fabric, flags.path)} names peer "${firstDnsName(cert)}", not "${flags.name}"`,
+      `the certificate in ${peerDirectory(flags.name, flags.fabric, flags.path)} has no DNS subject alternative name, so it names no peer (the CN does not count); create it with: clusterlink create peer-cert --name ${flags.name}`,
+    );
+  }
+  if (named !== flags.name) {
+    throw new CliError(
+      'CL_ERR_BAD_CERTIFICATE',
+      `the certificate in ${peerDirectory(flags.name, flags.fabric, flags.path)} names peer "${named}", not "${flags.name}"`,
     );
   }
   // Only the CA certificate goes to the cluster: the fabric key stays where it is.

@@ -1,15 +1,15 @@
 /** `clusterlink gateway --config DIR`: the standalone gateway (control plane + data plane, no Kubernetes). */
 import { Command } from 'commander';
 import { promises as fs } from 'node:fs';
-import { createLogger } from '../../kernel/log';
+import { createLogger, logLevelFromEnvironment } from '../../kernel/log';
 import { StandaloneGateway } from '../../controller/standalone/gateway';
 import { heartbeatPeerMonitor } from '../../controller/peer-monitor';
 import { CliError, usageError } from '../errors';
 import type { CliContext } from '../context';
-import { collect, parseLabels, parsePort, parsePositiveInt } from '../validate';
+import { checkLogLevel, collect, parseLabels, parsePort, parsePositiveInt } from '../validate';
 import { LIMIT_FLAG_HELP, parseLimits } from '../limits';
 import { waitForShutdownSignal } from '../signals';
-import { ADMIN_PORT, GATEWAY_CONTAINER_PORT } from '../../kernel/api/conventions';
+import { ADMIN_PORT, GATEWAY_CONTAINER_PORT, LOG_LEVELS, LOG_LEVEL_ENV } from '../../kernel/api/conventions';
 
 interface GatewayFlags {
   config: string;
@@ -60,7 +60,7 @@ export function gatewayCommand(ctx: CliContext): Command {
       '--heartbeat-interval <ms>',
       'heartbeat interval in milliseconds, reachable and unreachable alike (default 1000 / 10000)',
     )
-    .option('--log-level <level>', 'log level: fatal, error, warn, info, debug (env CL_LOG_LEVEL)')
+    .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')} (env ${LOG_LEVEL_ENV})`)
     .option('--limit <name=value>', LIMIT_FLAG_HELP, collect, [])
     .action(async (flags: GatewayFlags) => {
       const options = await gatewayOptions(flags, ctx.env);
@@ -99,10 +99,7 @@ export async function gatewayOptions(flags: GatewayFlags, env: NodeJS.ProcessEnv
   const interval = flags.heartbeatInterval
     ? parsePositiveInt('--heartbeat-interval', flags.heartbeatInterval, 600_000)
     : undefined;
-  const level = flags.logLevel ?? env.CL_LOG_LEVEL ?? env.CLUSTERLINK_LOG_LEVEL;
-  if (level && !['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level)) {
-    throw usageError(`--log-level "${level}" must be one of fatal, error, warn, info, debug, trace, silent`);
-  }
+  const level = checkLogLevel(flags.logLevel ?? logLevelFromEnvironment(env));
   return {
     configDir: flags.config,
     listenHost: flags.listenHost,

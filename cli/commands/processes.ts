@@ -7,13 +7,13 @@
 import { Command } from 'commander';
 import { controlPlaneOptionsFromEnv, runControlPlane } from '../../controller/main';
 import { connectToControlPlane } from '../../controller/snapshot/client';
-import { createLogger } from '../../kernel/log';
+import { createLogger, logLevelFromEnvironment } from '../../kernel/log';
 import { runDataPlane } from '../../dataplane/main';
 import type { CliContext } from '../context';
-import { CliError, usageError } from '../errors';
+import { CliError } from '../errors';
 import { LIMIT_FLAG_HELP, parseLimits } from '../limits';
 import { waitForShutdownSignal } from '../signals';
-import { collect, parseLabels, parsePort } from '../validate';
+import { checkLogLevel, collect, parseLabels, parsePort } from '../validate';
 import {
   ADMIN_PORT,
   CERT_DIR,
@@ -22,13 +22,8 @@ import {
   SNAPSHOT_PORT,
 } from '../../kernel/api/conventions';
 
-const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
-
 function logLevel(flag: string | undefined, env: NodeJS.ProcessEnv): string | undefined {
-  const level = flag ?? env.CL_LOG_LEVEL;
-  if (level !== undefined && !LEVELS.includes(level))
-    throw usageError(`--log-level "${level}" must be one of ${LEVELS.join(', ')}`);
-  return level;
+  return checkLogLevel(flag ?? logLevelFromEnvironment(env));
 }
 
 function hostPort(a: { host: string; port: number }): string {

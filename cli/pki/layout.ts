@@ -98,11 +98,3 @@ export function parseCertificate(file: string, pem: string): x509.X509Certificat
     );
   }
 }
-
-/** The peer name a certificate carries: its first DNS SAN, else its CN. */
-export function peerNameOf(cert: x509.X509Certificate): string | undefined {
-  const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
-  const dns = san?.names.items.find((n) => n.type === 'dns');
-  if (dns) return dns.value;
-  return cert.subjectName.getField('CN')[0];
-}

@@ -5,7 +5,7 @@ import { API_GROUP, API_VERSION, Condition } from '../../kernel/api/labels';
 import type { LbScheme } from '../../kernel/api/snapshot';
 import type { AccessPolicySpec } from '../../kernel/policy/types';
 import type { StatusReport } from '../../controller/standalone/report';
-import { firstDnsName } from '../../controller/identity';
+import { peerNameOfCertificate } from '../../kernel/identity';
 import { kubeError, loadKubeConfig, type KubeTarget } from '../kube';
 
 interface KubeCondition {
@@ -148,7 +148,7 @@ async function localPeer(
   try {
     const secret = await kc.makeApiClient(CoreV1Api).readNamespacedSecret({ name: 'cl-peer', namespace });
     const pem = secret.data?.['cert.pem'];
-    return pem ? firstDnsName(new X509Certificate(Buffer.from(pem, 'base64'))) : undefined;
+    return pem ? peerNameOfCertificate(new X509Certificate(Buffer.from(pem, 'base64'))) : undefined;
   } catch {
     return undefined; // not fatal: the report just does not name the site
   }

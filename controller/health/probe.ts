@@ -8,6 +8,7 @@ import * as https from 'node:https';
 import type { PeerCertificate, TLSSocket } from 'node:tls';
 import { performance } from 'node:perf_hooks';
 import { PEER_LABELS_HEADER } from '../../kernel/api/labels';
+import { firstDnsSan } from '../../kernel/identity';
 import { classifyHttpStatus, classifyProbeError, formatAddress } from './classify';
 import { PeerIdentityError, ProbeAbortedError, ProbeTimeoutError } from './errors';
 import { parsePeerLabelsHeader } from '../../kernel/api/peer-labels-header';
@@ -32,26 +33,12 @@ export interface Prober {
   close?(): void;
 }
 
-/** The DNS names of a certificate in order, from Node's `subjectaltname` string. */
-export function dnsNames(cert: Pick<PeerCertificate, 'subjectaltname'>): string[] {
-  const san = cert.subjectaltname;
-  if (typeof san !== 'string' || san.length === 0) return [];
-  // Entries look like `DNS:east, IP Address:10.0.0.1`; Node quotes values containing separators.
-  const names: string[] = [];
-  const entry = /(?:^|, )([A-Za-z ]+):("(?:[^"\\]|\\.)*"|[^,]*)/g;
-  for (let m = entry.exec(san); m !== null; m = entry.exec(san)) {
-    if (m[1] !== 'DNS') continue;
-    names.push(m[2].startsWith('"') ? (JSON.parse(m[2]) as string) : m[2]);
-  }
-  return names;
-}
-
 /** The identity check: the first DNS SAN is the peer name (DESIGN.md section 5). */
 export function checkPeerIdentity(
   peer: string,
   cert: Pick<PeerCertificate, 'subjectaltname'>,
 ): Error | undefined {
-  const first = dnsNames(cert)[0];
+  const first = firstDnsSan(cert.subjectaltname);
   return first === peer ? undefined : new PeerIdentityError(peer, first);
 }
 

@@ -13,6 +13,7 @@ import type { Socket } from 'node:net';
 import type { TLSSocket } from 'node:tls';
 import { SNAPSHOT_PORT } from '../../kernel/api/conventions';
 import type { GatewaySnapshot, SnapshotSource } from '../../kernel/api/snapshot';
+import { firstDnsSan } from '../../kernel/identity';
 import type { Logger } from '../../kernel/log';
 import { clientLacks, LONG_POLL_MS, SNAPSHOT_PATH } from './wire';
 
@@ -26,15 +27,6 @@ export interface SnapshotServerOptions {
   readonly port?: number;
   readonly longPollMs?: number;
   readonly logger?: Logger;
-}
-
-/** First DNS SAN of a peer certificate (Node formats subjectaltname as "DNS:a, DNS:b, IP Address:..."). */
-export function firstDnsSan(subjectaltname: string | undefined): string | undefined {
-  const first = (subjectaltname ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .find((s) => s.startsWith('DNS:'));
-  return first?.slice(4);
 }
 
 export class SnapshotServer {

@@ -4,6 +4,7 @@
  * the loader prefixes the file and document index.
  */
 import { API_GROUP_VERSION } from '../../kernel/api/labels';
+import { isDnsLabel, isDnsSubdomain, isLabelKey, isLabelValue } from '../../kernel/api/names';
 import type { LbScheme } from '../../kernel/api/snapshot';
 import type {
   LabelSelector,
@@ -26,10 +27,6 @@ export const DEFAULT_NAMESPACE = 'default';
 
 const LB_SCHEMES: readonly LbScheme[] = ['round-robin', 'random', 'static'];
 const OPERATORS = ['In', 'NotIn', 'Exists', 'DoesNotExist'] as const;
-const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const DNS_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
-const LABEL_KEY = /^([a-z0-9]([-a-z0-9.]*[a-z0-9])?\/)?[A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?$/;
-const LABEL_VALUE = /^([A-Za-z0-9]([-A-Za-z0-9_.]*[A-Za-z0-9])?)?$/;
 
 /** Thrown inside validation; carries the field path. Never escapes `validateDocument`. */
 class FieldError extends Error {
@@ -93,7 +90,7 @@ function integer(v: unknown, field: string, min: number, max: number): number {
 
 function dnsLabel(v: unknown, field: string): string {
   const s = string(v, field);
-  if (s.length > 63 || !DNS_LABEL.test(s)) {
+  if (!isDnsLabel(s)) {
     throw new FieldError(
       field,
       `"${s}" must be a DNS label (lower-case letters, digits, "-"; at most 63 characters)`,
@@ -104,7 +101,7 @@ function dnsLabel(v: unknown, field: string): string {
 
 function dnsSubdomain(v: unknown, field: string): string {
   const s = string(v, field);
-  if (s.length > 253 || !DNS_SUBDOMAIN.test(s)) {
+  if (!isDnsSubdomain(s)) {
     throw new FieldError(field, `"${s}" must be a DNS name (lower-case letters, digits, "-" and ".")`);
   }
   return s;
@@ -114,9 +111,8 @@ function labels(v: unknown, field: string): Record<string, string> {
   const map = optionalObject(v, field);
   const out: Record<string, string> = {};
   for (const [key, value] of Object.entries(map)) {
-    if (key.length > 316 || !LABEL_KEY.test(key))
-      throw new FieldError(`${field}.${key}`, 'is not a valid label key');
-    if (typeof value !== 'string' || value.length > 63 || !LABEL_VALUE.test(value)) {
+    if (!isLabelKey(key)) throw new FieldError(`${field}.${key}`, 'is not a valid label key');
+    if (typeof value !== 'string' || !isLabelValue(value)) {
       throw new FieldError(`${field}.${key}`, `must be a label value string (got ${describe(value)})`);
     }
     out[key] = value;
@@ -165,7 +161,7 @@ function exportObject(spec: Obj, meta: Meta, origin: Origin): ExportObject {
 
 function importObject(spec: Obj, meta: Meta, origin: Origin): ImportObject {
   rejectUnknown(spec, 'spec', ['port', 'targetPort', 'sources', 'lbScheme']);
-  if (meta.name.length > 63 || !DNS_LABEL.test(meta.name)) {
+  if (!isDnsLabel(meta.name)) {
     throw new FieldError(
       'metadata.name',
       `"${meta.name}" must be a DNS label for an Import (at most 63 characters)`,

@@ -1,7 +1,7 @@
 /**
  * Deployment conventions every part of ClusterLink agrees on in Kubernetes mode: names, ports,
  * labels and paths. The constructs (which write the manifests), the control plane, the data plane
- * and the CLI (which default to them) all read them from here. Pure constants, no imports.
+ * and the CLI (which default to them) all read them from here. Pure, no imports.
  */
 
 export const CLUSTERLINK_VERSION = '0.1.0';
@@ -23,6 +23,17 @@ export const GATEWAY_CONTAINER_PORT = 8443;
 export const SNAPSHOT_PORT = 9444;
 /** /healthz, /readyz and /metrics of both processes. */
 export const ADMIN_PORT = 9090;
+
+/** Log levels, most severe first; `silent` turns logging off. */
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export function isLogLevel(value: string): value is LogLevel {
+  return (LOG_LEVELS as readonly string[]).includes(value);
+}
+/** The environment variable that sets the log level of every process (Deployments set it). */
+export const LOG_LEVEL_ENV = 'CL_LOG_LEVEL';
+/** The former name of LOG_LEVEL_ENV, still read (with a deprecation warning) when that is unset. */
+export const DEPRECATED_LOG_LEVEL_ENV = 'CLUSTERLINK_LOG_LEVEL';
 
 export const CERT_DIR = '/etc/clusterlink';
 export const FABRIC_SECRET = 'cl-fabric';

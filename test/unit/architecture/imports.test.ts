@@ -9,7 +9,7 @@ const graph = readImportGraph(['kernel', 'constructs', 'controller', 'dataplane'
 const internal = graph.edges.filter((e) => !e.external);
 
 /** Constants shared by manifests (constructs/) and code alike; they import nothing. */
-const VOCABULARY = ['kernel/api/labels.ts', 'kernel/api/conventions.ts'];
+const VOCABULARY = ['kernel/api/labels.ts', 'kernel/api/conventions.ts', 'kernel/api/names.ts'];
 
 /**
  * Who may import whom: one line per folder (docs/architecture.md has the same table). A file

@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import * as path from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { createCertificate } from '../../../cli/pki/certificates';
 import { cli, tempDir } from './helpers';
 
 interface Obj {
@@ -150,6 +151,23 @@ describe('clusterlink deploy peer (printing YAML)', () => {
     } finally {
       other.cleanup();
     }
+  });
+
+  it('refuses a peer certificate without a DNS SAN rather than taking its CN as the peer name', async () => {
+    await cli(['create', 'peer-cert', '--name', 'north', '--path', dir]);
+    const fabric = path.join(dir, 'default_fabric');
+    const ca = {
+      cert: readFileSync(path.join(fabric, 'cert.pem'), 'utf8'),
+      key: readFileSync(path.join(fabric, 'key.pem'), 'utf8'),
+    };
+    const cnOnly = await createCertificate({ ca, commonName: 'north' });
+    writeFileSync(path.join(fabric, 'north', 'cert.pem'), cnOnly.cert);
+    writeFileSync(path.join(fabric, 'north', 'key.pem'), cnOnly.key);
+    const r = await cli(['deploy', 'peer', '--path', dir, '--name', 'north']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain(
+      'has no DNS subject alternative name, so it names no peer (the CN does not count)',
+    );
   });
 
   it('delete peer needs a kubeconfig', async () => {

@@ -227,7 +227,11 @@ describe('ClusterLinkGateway', () => {
 
   test.each<[string, ClusterLinkGatewayProps, RegExp]>([
     ['bad namespace', { namespace: 'Cluster_Link' }, /namespace "Cluster_Link" must be a DNS label/],
-    ['log level', { logLevel: 'loud' as never }, /logLevel "loud" is unknown; use one of trace, debug/],
+    [
+      'log level',
+      { logLevel: 'loud' as never },
+      /logLevel "loud" is unknown; use one of fatal, error, warn, info, debug, trace, silent/,
+    ],
     ['replicas', { dataPlane: { replicas: 1.5 } }, /dataPlane.replicas is 1.5; use a whole number/],
     ['service port', { service: { port: 70000 } }, /service.port is 70000; use an integer from 1 to 65535/],
     [

@@ -5,7 +5,8 @@ import {
   MAX_LABELS_HEADER_BYTES,
   parsePeerLabelsHeader,
 } from '../../../kernel/api/peer-labels-header';
-import { checkPeerIdentity, dnsNames } from '../../../controller/health/probe';
+import { checkPeerIdentity } from '../../../controller/health/probe';
+import { dnsNames } from '../../../kernel/identity';
 
 const b64 = (text: string) => Buffer.from(text).toString('base64');
 
@@ -51,13 +52,10 @@ describe('ClusterLinkPeerLabels header', () => {
 
 describe('certificate identity', () => {
   test('DNS names in order, other SAN types skipped, quoted values unquoted', () => {
-    expect(dnsNames({ subjectaltname: 'DNS:east, IP Address:10.0.0.1, DNS:east.example' })).toEqual([
-      'east',
-      'east.example',
-    ]);
-    expect(dnsNames({ subjectaltname: 'IP Address:10.0.0.1, DNS:"a, b"' })).toEqual(['a, b']);
-    expect(dnsNames({ subjectaltname: '' })).toEqual([]);
-    expect(dnsNames({} as never)).toEqual([]);
+    expect(dnsNames('DNS:east, IP Address:10.0.0.1, DNS:east.example')).toEqual(['east', 'east.example']);
+    expect(dnsNames('IP Address:10.0.0.1, DNS:"a, b"')).toEqual(['a, b']);
+    expect(dnsNames('')).toEqual([]);
+    expect(dnsNames(undefined)).toEqual([]);
   });
 
   test('only the first DNS name counts', () => {
