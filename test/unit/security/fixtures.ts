@@ -6,9 +6,8 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import type * as net from 'node:net';
-import type * as tls from 'node:tls';
-import type * as http2 from 'node:http2';
 import type { DataPlane, DataPlaneOptions } from '../../../dataplane';
+import type { GatewayServer } from '../../../dataplane/gateway/server';
 import { connectWithToken, requestToken } from '../../../dataplane/client/http1-client';
 import {
   encodeAttributesHeader,
@@ -59,21 +58,10 @@ export async function startWest(
   return { pki, dp, echo };
 }
 
-interface GatewayInternals {
-  sockets: Set<tls.TLSSocket>;
-  rawSockets: Set<unknown>;
-  sessions: Set<http2.ServerHttp2Session>;
-}
-
 /** What the gateway port holds: TCP connections, TLS connections, h2 sessions, ingress tunnels. */
 export function held(dp: DataPlane): { raw: number; tls: number; sessions: number; tunnels: number } {
-  const gw = (dp as unknown as { gateway: GatewayInternals }).gateway;
-  return {
-    raw: gw.rawSockets.size,
-    tls: gw.sockets.size,
-    sessions: gw.sessions.size,
-    tunnels: dp.activeTunnels.ingress,
-  };
+  const gateway = (dp as unknown as { gateway: GatewayServer }).gateway;
+  return { ...gateway.held(), tunnels: dp.activeTunnels.ingress };
 }
 
 /** Waits until the gateway holds nothing but what `baseline` held, and the backend has no socket left. */
