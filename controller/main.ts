@@ -12,10 +12,10 @@ import { startAdminServer, type AdminServer } from '../kernel/admin';
 import type { GatewaySnapshot, SnapshotSource, SnapshotTls } from '../kernel/api/snapshot';
 import { sleep } from './k8s/backoff';
 import { KubeClient } from './k8s/client';
-import { isConflict } from './k8s/errors';
 import { EventRecorder } from './k8s/events';
-import { keyOf, type KubeObject } from './k8s/object';
-import { WorkQueue, type ReconcileOutcome } from './k8s/workqueue';
+import type { InformerEvent, InformerHandler } from './k8s/informer';
+import type { KubeObject } from './k8s/object';
+import { WorkQueue, type ReconcileResult } from './k8s/workqueue';
 import { LeaderElector } from './leader/elector';
 import { createLogger, logLevelFromEnvironment, rootLogger, type Logger } from '../kernel/log';
 import { ControlPlaneMetrics } from './metrics';
@@ -23,19 +23,28 @@ import { heartbeatPeerMonitor, type PeerMonitor, type PeerMonitorFactory } from 
 import { ClusterCache } from './reconcile/cache';
 import { ExportReconciler } from './reconcile/export';
 import { ImportReconciler } from './reconcile/import';
-import { ownerImportKey } from './reconcile/labels';
 import { PeerReconciler } from './reconcile/peer';
 import { policyObjects, PolicyReporter } from './reconcile/policy';
 import type { PortRange } from './reconcile/ports';
 import { loadTokenKey } from './reconcile/token-key';
 import { buildSnapshotContent } from './snapshot/builder';
 import { SnapshotPublisher } from './snapshot/publisher';
+import { SnapshotRebuilder } from './snapshot/rebuilder';
+import { reconcileOutcomeReporter, reconciledObject } from './reconcile/outcome';
+import {
+  changesSnapshot,
+  keysFor,
+  RECONCILER_KINDS,
+  startupKeys,
+  type ReconcilerKind,
+  type Resource,
+  type WatchView,
+} from './reconcile/watches';
 import { SnapshotServer } from './snapshot/server';
 import { defaultCertificateFiles, loadPeerIdentity } from './identity';
 import { peerNameOfCertificate } from '../kernel/identity';
 import { CertificateWatcher } from './cert-files';
-import type { Import, Peer } from '../imports/clusterlink.net.types';
-import type { Pod, Service } from './k8s/core';
+import type { Peer } from '../imports/clusterlink.net.types';
 import {
   ADMIN_PORT,
   CERT_DIR,
@@ -100,6 +109,12 @@ export interface ControlPlane {
   close(): Promise<void>;
 }
 
+/** What the event wiring needs of an informer, whatever its object type. */
+interface WatchedInformer {
+  on(event: InformerEvent, handler: InformerHandler<KubeObject>): unknown;
+  list(): KubeObject[];
+}
+
 function loadKubeConfig(options: ControlPlaneOptions): KubeConfig {
   if (options.kubeConfig) return options.kubeConfig;
   const kc = new KubeConfig();
@@ -144,13 +159,12 @@ export async function runControlPlane(options: ControlPlaneOptions = {}): Promis
 
   // Peer heartbeats run in every replica: each serves its own data planes a current verdict.
   const monitorFactory = options.peerMonitor ?? heartbeatPeerMonitor();
-  // eslint-disable-next-line prefer-const -- assigned below; the monitor calls back only later
-  let peerQueue: WorkQueue | undefined;
   const monitor: PeerMonitor = monitorFactory({
     logger,
+    // Called only once the queues below exist.
     onChange: (peer) => {
-      peerQueue?.add(`${namespace}/${peer}`);
-      scheduleSnapshot();
+      queues.peer.add(`${namespace}/${peer}`);
+      rebuilder.schedule();
       updatePeerGauges();
     },
   });
@@ -167,108 +181,74 @@ export async function runControlPlane(options: ControlPlaneOptions = {}): Promis
   const peerReconciler = new PeerReconciler({ client, cache, events, verdict: (p) => monitor.verdict(p) });
   const policyReporter = new PolicyReporter({ cache, events, logger });
 
-  const objectOf = (kind: string, key: string): KubeObject | undefined =>
-    kind === 'import'
-      ? cache.imports.get(key)
-      : kind === 'export'
-        ? cache.exports.get(key)
-        : kind === 'peer'
-          ? cache.peers.get(key)
-          : undefined;
-  const outcome = (kind: string) => (key: string, result: ReconcileOutcome, ms: number, err?: unknown) => {
-    metrics.reconciles.inc({ kind, result });
-    metrics.reconcileSeconds.observe({ kind }, ms / 1000);
-    if (result === 'error' || result === 'terminal') {
-      // Write conflicts are routine (our cache was behind); the retry converges.
-      if (isConflict(err)) {
-        logger.debug({ kind, object: key, err: (err as Error)?.message }, 'reconcile conflict, retrying');
-        return;
-      }
-      logger.warn({ kind, object: key, err: (err as Error)?.message }, 'reconcile failed');
-      // Tell the user too (the recorder drops repeats of the same message for a minute).
-      const obj = objectOf(kind, key);
-      if (obj) events.record(obj, 'Warning', 'ReconcileFailed', (err as Error)?.message ?? String(err));
-    }
+  const informers: Readonly<Record<Resource, WatchedInformer>> = {
+    imports: cache.imports,
+    exports: cache.exports,
+    peers: cache.peers,
+    accessPolicies: cache.accessPolicies,
+    privilegedAccessPolicies: cache.privilegedAccessPolicies,
+    services: cache.services,
+    endpointSlices: cache.endpointSlices,
+    pods: cache.pods,
   };
   const concurrency = options.concurrency ?? 4;
-  const importQueue = new WorkQueue({
-    name: 'import',
-    concurrency,
-    reconcile: (k) => importReconciler.reconcile(k),
-    onOutcome: outcome('import'),
+  const queue = (
+    kind: ReconcilerKind,
+    reconcile: (key: string) => Promise<ReconcileResult>,
+    workers = concurrency,
+  ) =>
+    new WorkQueue({
+      name: kind,
+      concurrency: workers,
+      reconcile,
+      onOutcome: reconcileOutcomeReporter(kind, {
+        metrics,
+        logger,
+        events,
+        object: (key) => reconciledObject(cache, kind, key),
+      }),
+    });
+  const queues: Readonly<Record<ReconcilerKind, WorkQueue>> = {
+    import: queue('import', (k) => importReconciler.reconcile(k)),
+    export: queue('export', (k) => exportReconciler.reconcile(k)),
+    peer: queue('peer', (k) => peerReconciler.reconcile(k)),
+    policy: queue('policy', async () => policyReporter.reconcile(), 1),
+  };
+  const allQueues = Object.values(queues);
+
+  // ---- snapshot: rebuilt (debounced) after changes, once the caches and the token key are there ----
+  let tokenKey: string | undefined;
+  let closed = false;
+  const rebuilder = new SnapshotRebuilder({
+    rebuild: () => {
+      if (!tokenKey || !cache.hasSynced()) return false;
+      const s = publisher.publish(
+        buildSnapshotContent({
+          localPeer: { name: peerName, labels: peerLabels },
+          tls,
+          tokenKey,
+          peers: cache.peers.list(),
+          verdict: (p) => monitor.verdict(p),
+          exports: cache.exports.list(),
+          service: (k) => cache.services.get(k),
+          imports: cache.imports.list(),
+          policies: policyObjects(cache),
+          pods: cache.pods.list(),
+          reservedPorts,
+        }),
+      );
+      metrics.snapshotVersion.set(s.version);
+      return true;
+    },
   });
-  const exportQueue = new WorkQueue({
-    name: 'export',
-    concurrency,
-    reconcile: (k) => exportReconciler.reconcile(k),
-    onOutcome: outcome('export'),
-  });
-  peerQueue = new WorkQueue({
-    name: 'peer',
-    concurrency,
-    reconcile: (k) => peerReconciler.reconcile(k),
-    onOutcome: outcome('peer'),
-  });
-  const policyQueue = new WorkQueue({
-    name: 'policy',
-    concurrency: 1,
-    reconcile: async () => policyReporter.reconcile(),
-    onOutcome: outcome('policy'),
-  });
-  const queues = [importQueue, exportQueue, peerQueue, policyQueue];
-  const peerQueueRef = peerQueue;
 
-  // ---- event wiring: informer events -> keys; every change also rebuilds the snapshot ----
-  const importsOnPort = (port: number | undefined) =>
-    port
-      ? cache.imports
-          .list()
-          .filter((i) => i.spec?.targetPort === port)
-          .map((i) => keyOf(i))
-      : [];
-  const onImport = (imp: Import, old?: Import) => {
-    importQueue.add(keyOf(imp));
-    // Imports competing for a port: one changing or going may settle another.
-    if (old !== imp) {
-      for (const k of importsOnPort(imp.spec?.targetPort)) importQueue.add(k);
-      for (const k of importsOnPort(old?.spec?.targetPort)) importQueue.add(k);
-    }
-    scheduleSnapshot();
+  // ---- event wiring (watches.ts): informer events -> keys of each reconciler; snapshot rebuilds ----
+  const view: WatchView = {
+    imports: () => cache.imports.list(),
+    hasImport: (key) => cache.imports.get(key) !== undefined,
+    hasExport: (key) => cache.exports.get(key) !== undefined,
+    isDataplanePod: (pod) => cache.isDataplanePod(pod),
   };
-  cache.imports.on('add', onImport).on('update', onImport).on('delete', onImport);
-
-  const onService = (svc: Service) => {
-    const owner = ownerImportKey(svc);
-    if (owner) importQueue.add(owner);
-    const key = keyOf(svc);
-    if (cache.imports.get(key)) importQueue.add(key);
-    if (cache.exports.get(key)) exportQueue.add(key);
-    scheduleSnapshot();
-  };
-  cache.services.on('add', onService).on('update', onService).on('delete', onService);
-  const onSlice = (obj: KubeObject) => {
-    const owner = ownerImportKey(obj);
-    if (owner) importQueue.add(owner);
-  };
-  cache.endpointSlices.on('add', onSlice).on('update', onSlice).on('delete', onSlice);
-
-  const onPod = (pod: Pod, old?: Pod) => {
-    if (cache.isDataplanePod(pod) && podEndpointChanged(pod, old)) {
-      for (const imp of cache.imports.list()) importQueue.add(keyOf(imp));
-    }
-    if (old !== pod) scheduleSnapshot();
-  };
-  cache.pods
-    .on('add', (p) => onPod(p))
-    .on('update', onPod)
-    .on('delete', (p) => onPod(p, { ...p, status: {} }));
-
-  const onExport = (obj: KubeObject) => {
-    exportQueue.add(keyOf(obj));
-    scheduleSnapshot();
-  };
-  cache.exports.on('add', onExport).on('update', onExport).on('delete', onExport);
-
   const probePeers = () =>
     monitor.setPeers(
       cache.peers
@@ -277,64 +257,26 @@ export async function runControlPlane(options: ControlPlaneOptions = {}): Promis
         .map((p: Peer) => ({ name: p.metadata.name, gateways: p.spec?.gateways ?? [] })),
       tls,
     );
-  const onPeer = (obj: KubeObject) => {
-    peerQueueRef.add(keyOf(obj));
-    probePeers();
-    updatePeerGauges();
-    scheduleSnapshot();
-  };
-  cache.peers.on('add', onPeer).on('update', onPeer).on('delete', onPeer);
-
-  const onPolicy = () => {
-    policyQueue.add('policies');
-    scheduleSnapshot();
-  };
-  for (const inf of [cache.accessPolicies, cache.privilegedAccessPolicies]) {
-    inf.on('add', onPolicy).on('update', onPolicy).on('delete', onPolicy);
+  for (const [resource, informer] of Object.entries(informers) as [Resource, WatchedInformer][]) {
+    for (const event of ['add', 'update', 'delete'] as const) {
+      informer.on(event, (object, old) => {
+        const change = { event, object, old };
+        for (const kind of RECONCILER_KINDS) {
+          for (const key of keysFor(kind, resource, change, view)) queues[kind].add(key);
+        }
+        if (resource === 'peers') {
+          probePeers();
+          updatePeerGauges();
+        }
+        if (changesSnapshot(resource, change)) rebuilder.schedule();
+      });
+    }
   }
 
   function updatePeerGauges(): void {
     const peers = cache.peers.list();
     metrics.peers.set(peers.length);
     metrics.peersReachable.set(peers.filter((p) => monitor.verdict(p.metadata.name)?.reachable).length);
-  }
-
-  // ---- snapshot: rebuilt (debounced) after changes, once the caches and the token key are there ----
-  let tokenKey: string | undefined;
-  let snapshotTimer: NodeJS.Timeout | undefined;
-  let closed = false;
-  let lastBuildMs = 0;
-  function scheduleSnapshot(): void {
-    if (snapshotTimer || closed) return;
-    // Coalesce bursts; with many objects keep rebuilding from eating the CPU the reconciles need.
-    snapshotTimer = setTimeout(
-      () => {
-        snapshotTimer = undefined;
-        rebuildSnapshot();
-      },
-      Math.max(20, lastBuildMs * 4),
-    );
-  }
-  function rebuildSnapshot(): void {
-    if (!tokenKey || !cache.hasSynced()) return;
-    const started = performance.now();
-    const s = publisher.publish(
-      buildSnapshotContent({
-        localPeer: { name: peerName, labels: peerLabels },
-        tls,
-        tokenKey,
-        peers: cache.peers.list(),
-        verdict: (p) => monitor.verdict(p),
-        exports: cache.exports.list(),
-        service: (k) => cache.services.get(k),
-        imports: cache.imports.list(),
-        policies: policyObjects(cache),
-        pods: cache.pods.list(),
-        reservedPorts,
-      }),
-    );
-    metrics.snapshotVersion.set(s.version);
-    lastBuildMs = performance.now() - started;
   }
 
   // ---- leader election: the queues (all writes) run only while leading ----
@@ -352,20 +294,15 @@ export async function runControlPlane(options: ControlPlaneOptions = {}): Promis
       await cache.waitForSync();
       if (!elector.isLeader || closed) return;
       // Converge everything: includes cleanup of objects whose Import went while no leader ran.
-      for (const imp of cache.imports.list()) importQueue.add(keyOf(imp));
-      for (const obj of [...cache.services.list(), ...cache.endpointSlices.list()]) {
-        const owner = ownerImportKey(obj);
-        if (owner) importQueue.add(owner);
+      for (const kind of RECONCILER_KINDS) {
+        for (const key of startupKeys(kind, (r) => informers[r].list(), view)) queues[kind].add(key);
       }
-      for (const e of cache.exports.list()) exportQueue.add(keyOf(e));
-      for (const p of cache.peers.list()) peerQueueRef.add(keyOf(p));
-      policyQueue.add('policies');
-      for (const q of queues) q.start();
+      for (const q of allQueues) q.start();
     })();
   });
   elector.on('stopped', () => {
     metrics.leader.set(0);
-    for (const q of queues) void q.stop();
+    for (const q of allQueues) void q.stop();
   });
 
   // ---- token key: the leader creates it; everybody polls until it is known ----
@@ -373,7 +310,7 @@ export async function runControlPlane(options: ControlPlaneOptions = {}): Promis
     while (!tokenKey && !closed) {
       try {
         tokenKey = await loadTokenKey(client, namespace, elector.isLeader);
-        if (tokenKey) scheduleSnapshot();
+        if (tokenKey) rebuilder.schedule();
       } catch (err) {
         logger.warn({ err: (err as Error).message }, 'token key not available yet');
       }
@@ -382,14 +319,14 @@ export async function runControlPlane(options: ControlPlaneOptions = {}): Promis
   })();
 
   const gaugeTimer = setInterval(() => {
-    for (const q of queues) metrics.queueDepth.set({ kind: q.name }, q.depth + q.delayedCount);
+    for (const q of allQueues) metrics.queueDepth.set({ kind: q.name }, q.depth + q.delayedCount);
     for (const inf of cache.all)
       metrics.informerRestarts.set({ resource: inf.resource.plural }, inf.restarts);
   }, 1000);
   gaugeTimer.unref();
 
   cache.start();
-  void cache.waitForSync().then(() => scheduleSnapshot());
+  void cache.waitForSync().then(() => rebuilder.schedule());
   elector.start();
 
   const snapshotServer = new SnapshotServer({
@@ -414,7 +351,7 @@ export async function runControlPlane(options: ControlPlaneOptions = {}): Promis
           tls = next.tls;
           snapshotServer.setTls(tls);
           probePeers();
-          scheduleSnapshot();
+          rebuilder.schedule();
         },
       });
   let admin: AdminServer | undefined;
@@ -429,6 +366,7 @@ export async function runControlPlane(options: ControlPlaneOptions = {}): Promis
     });
   } catch (err) {
     closed = true;
+    rebuilder.close();
     certWatcher?.close();
     await Promise.allSettled([
       snapshotServer.close(),
@@ -448,8 +386,8 @@ export async function runControlPlane(options: ControlPlaneOptions = {}): Promis
       closed = true;
       certWatcher?.close();
       clearInterval(gaugeTimer);
-      if (snapshotTimer) clearTimeout(snapshotTimer);
-      await Promise.all(queues.map((q) => q.stop()));
+      rebuilder.close();
+      await Promise.all(allQueues.map((q) => q.stop()));
       await elector.stop();
       await monitor.close();
       await Promise.all([cache.stop(), snapshotServer.close(), adminServer.close(), tokenLoop]);
@@ -471,20 +409,10 @@ export async function runControlPlane(options: ControlPlaneOptions = {}): Promis
     metrics,
     isLeader: () => elector.isLeader,
     whenIdle: async () => {
-      await Promise.all(queues.map((q) => q.whenIdle()));
+      await Promise.all(allQueues.map((q) => q.whenIdle()));
     },
     close,
   };
-}
-
-function podEndpointChanged(pod: Pod, old: Pod | undefined): boolean {
-  if (!old || old === pod) return true;
-  const ready = (p: Pod) => p.status?.conditions?.find((c) => c.type === 'Ready')?.status;
-  return (
-    old.status?.podIP !== pod.status?.podIP ||
-    ready(old) !== ready(pod) ||
-    !!old.metadata?.deletionTimestamp !== !!pod.metadata?.deletionTimestamp
-  );
 }
 
 async function loadPeerIdentityFromPem(tls: SnapshotTls): Promise<{ tls: SnapshotTls; peerName: string }> {
