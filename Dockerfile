@@ -1,5 +1,8 @@
 # The gateway image: one image for both processes (`clusterlink controlplane`, `clusterlink dataplane`).
 # Build: docker build -t ghcr.io/clusterlink-ts/clusterlink:0.1.0 .
+# Keep in step with test/cluster/images/build.sh (build_gateway), which assembles an image with the
+# same contents (package.json, lib/, production node_modules, user 1000:1000, working folder,
+# environment, ports, entrypoint, command) without a registry for the real-Kubernetes test sites.
 
 FROM node:20-slim AS build
 WORKDIR /src
