@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Builds the test API server (kube-apiserver, etcd, kubectl) from Go module source into a
-# cache folder outside the repository, keyed by the Kubernetes version pinned in go.mod.
-# Skips the build when all three binaries are already there.
+# Builds the test Kubernetes from Go module source into a cache folder outside the repository,
+# keyed by the Kubernetes version pinned in go.mod:
+#   - the test API server: kube-apiserver, etcd, kubectl (integration and e2e suites);
+#   - the rest of a node: kube-controller-manager, kube-scheduler, kubelet, kube-proxy, and
+#     CoreDNS from its own module in coredns/ (the real-Pod suite, npm run test:cluster).
+# Skips the build when all binaries are already there.
 #
 #   bash test/envtest/build.sh            build if missing, print the bin dir last
 #   bash test/envtest/build.sh --print    only print the bin dir (no build)
@@ -19,7 +22,8 @@ if [ -z "$k8s_version" ] || [ -z "$etcd_version" ]; then
 fi
 cache_root="${CLUSTERLINK_ENVTEST_DIR:-$HOME/.cache/clusterlink/envtest}"
 bin_dir="$cache_root/$k8s_version/bin"
-binaries=(kube-apiserver etcd kubectl)
+binaries=(kube-apiserver etcd kubectl kube-controller-manager kube-scheduler kubelet kube-proxy coredns)
+coredns_version="$(awk '$1 == "require" && $2 == "github.com/coredns/coredns" { print $3; exit }' coredns/go.mod)"
 
 if [ "${1:-}" = "--print" ]; then
   echo "$bin_dir"
@@ -37,17 +41,17 @@ if all_present; then
   exit 0
 fi
 
-# Go 1.24 or newer (what this Kubernetes release requires). A machine without it (Debian 12 ships
-# 1.19) gets the official toolchain from the Go module proxy, where it is published as the module
-# golang.org/toolchain (the same download `GOTOOLCHAIN=go1.24.13` would make).
-fallback_go=go1.24.13
+# Go 1.25 or newer (Kubernetes 1.34 needs 1.24, CoreDNS 1.14 needs 1.25). A machine without it
+# (Debian 12 ships 1.19) gets the official toolchain from the Go module proxy, where it is
+# published as the module golang.org/toolchain (the same download `GOTOOLCHAIN=go1.25.8` would make).
+fallback_go=go1.25.8
 go_usable() {
   local v
   v="$("$1" env GOVERSION 2>/dev/null)" || return 1
   v="${v#go}"
   local major="${v%%.*}" rest="${v#*.}"
   local minor="${rest%%.*}"
-  [ "$major" -gt 1 ] || { [ "$major" -eq 1 ] && [ "${minor%%[!0-9]*}" -ge 24 ]; }
+  [ "$major" -gt 1 ] || { [ "$major" -eq 1 ] && [ "${minor%%[!0-9]*}" -ge 25 ]; }
 }
 go_bin=""
 for candidate in "$(command -v go || true)" /usr/local/go/bin/go "$cache_root/toolchain/$fallback_go/bin/go"; do
@@ -62,7 +66,7 @@ if [ -z "$go_bin" ]; then
   proxy="${GOPROXY:-https://proxy.golang.org}"
   proxy="${proxy%%,*}"
   zip_url="$proxy/golang.org/toolchain/@v/v0.0.1-$fallback_go.linux-$arch.zip"
-  echo "envtest: no Go >= 1.24 found; fetching $fallback_go from $zip_url"
+  echo "envtest: no Go >= 1.25 found; fetching $fallback_go from $zip_url"
   mkdir -p "$cache_root/toolchain"
   tmp_zip="$(mktemp "$cache_root/toolchain/.go.XXXXXX.zip")"
   curl -fsSL -o "$tmp_zip" "$zip_url"
@@ -80,8 +84,8 @@ export PATH="$(dirname "$go_bin"):$PATH"
 # Never let go.mod's `go` line trigger another toolchain download behind our back.
 export GOTOOLCHAIN=local
 
-echo "envtest: building kube-apiserver, kubectl $k8s_version and etcd $etcd_version with $(go version | awk '{print $3}')"
-echo "envtest: output $bin_dir (cold: ~0.8 GB of modules, ~9 minutes on 2 cores)"
+echo "envtest: building Kubernetes $k8s_version (${binaries[*]:0:7}), etcd $etcd_version and CoreDNS $coredns_version with $(go version | awk '{print $3}')"
+echo "envtest: output $bin_dir (cold: ~1 GB of modules, ~15 minutes on 2 cores)"
 start=$(date +%s)
 mkdir -p "$bin_dir"
 # Build into a scratch folder and move into place at the end so an interrupted build never
@@ -102,32 +106,43 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
 done
 
 log="$cache_root/$k8s_version/build.log"
-echo "envtest: [1/2] downloading modules (full log: $log)"
+echo "envtest: [1/3] downloading modules (full log: $log)"
 t0=$(date +%s)
-if ! go mod download >"$log" 2>&1; then
+if ! { go mod download && (cd coredns && go mod download); } >"$log" 2>&1; then
   tail -n 30 "$log" >&2
   echo "build.sh: go mod download failed" >&2
   exit 1
 fi
 echo "envtest:       done in $(($(date +%s) - t0)) s"
 
-echo "envtest: [2/2] compiling"
-# One `go build` for all three commands shares the compilation of common packages; -v names
-# each package as it is compiled, summarised here as a running count.
-set +e
-nice -n 5 go build -v -trimpath -ldflags="$ldflags" -o "$tmp_out/" \
+# -v names each package as it is compiled, summarised here as a running count.
+compile() {
+  local label="$1"
+  shift
+  set +e
+  nice -n 5 go build -v -trimpath "$@" 2>&1 |
+    tee -a "$log" |
+    awk '{ n++; if (n % 250 == 0) { printf "envtest:       %d packages compiled (%ds)\n", n, systime() - t0; fflush() } }' t0="$t0"
+  local status=${PIPESTATUS[0]}
+  set -e
+  if [ "$status" -ne 0 ]; then
+    tail -n 40 "$log" >&2
+    echo "build.sh: go build of $label failed (exit $status); full log: $log" >&2
+    exit "$status"
+  fi
+}
+echo "envtest: [2/3] compiling Kubernetes and etcd"
+# One `go build` for all Kubernetes commands shares the compilation of common packages.
+compile kubernetes -ldflags="$ldflags" -o "$tmp_out/" \
   k8s.io/kubernetes/cmd/kube-apiserver \
   k8s.io/kubernetes/cmd/kubectl \
-  ./cmd/etcd 2>&1 |
-  tee -a "$log" |
-  awk '{ n++; if (n % 250 == 0) { printf "envtest:       %d packages compiled (%ds)\n", n, systime() - t0; fflush() } }' t0="$t0"
-status=${PIPESTATUS[0]}
-set -e
-if [ "$status" -ne 0 ]; then
-  tail -n 40 "$log" >&2
-  echo "build.sh: go build failed (exit $status); full log: $log" >&2
-  exit "$status"
-fi
+  k8s.io/kubernetes/cmd/kube-controller-manager \
+  k8s.io/kubernetes/cmd/kube-scheduler \
+  k8s.io/kubernetes/cmd/kubelet \
+  k8s.io/kubernetes/cmd/kube-proxy \
+  ./cmd/etcd
+echo "envtest: [3/3] compiling CoreDNS $coredns_version"
+(cd coredns && compile coredns -ldflags="-s -w" -o "$tmp_out/coredns" ./cmd/coredns)
 for b in "${binaries[@]}"; do
   mv -f "$tmp_out/$b" "$bin_dir/$b"
 done
