@@ -54,6 +54,25 @@ export interface TestClusterOptions {
    * @default true
    */
   readonly watchCache?: boolean;
+  /**
+   * Run etcd and kube-apiserver inside this network namespace (a test site that is a whole node).
+   * The API server then listens on all of the namespace's addresses, and a Unix-socket bridge makes
+   * it reachable from the root namespace at `url` (127.0.0.1, same port), so tests and tools keep
+   * one kubeconfig; a socket file crosses namespaces without creating a route.
+   */
+  readonly netns?: string;
+  /** The API server's address in the `kubernetes` Service endpoints. @default '127.0.0.1' */
+  readonly advertiseAddress?: string;
+  /** @default '10.96.0.0/16' */
+  readonly serviceClusterIpRange?: string;
+  /** Extra IP addresses in the serving certificate (the advertise address, the `kubernetes` Service IP). */
+  readonly servingIpAddresses?: readonly string[];
+  /**
+   * The ServiceAccount admission plug-in: on when a controller-manager runs and creates the
+   * `default` ServiceAccounts and Pods get their token volumes; off for a bare API server.
+   * @default false
+   */
+  readonly serviceAccountAdmission?: boolean;
 }
 
 /** Credentials for one identity against a test cluster. */
@@ -74,6 +93,10 @@ export interface TestCluster extends ClusterIdentity {
   /** Milliseconds from spawn to a ready API server. */
   readonly startupMs: number;
   readonly pids: { readonly etcd: number; readonly apiServer: number };
+  /** The API server's port (the same inside a site's namespace and on the root loopback). */
+  readonly apiPort: number;
+  /** PEM files other components need: the cluster CA, the ServiceAccount signing key pair. */
+  readonly files: { readonly ca: string; readonly serviceAccountKey: string; readonly serviceAccountPublicKey: string };
   /** Resident memory of the two servers, from /proc (bytes). */
   memory(): { etcd: number; apiServer: number; total: number };
   /** A kubeconfig for a client certificate with this user name and groups (RBAC subjects). */
@@ -89,6 +112,8 @@ export interface TestCluster extends ClusterIdentity {
 
 const repoRoot = path.resolve(__dirname, '..', '..');
 const serviceAccountIssuer = 'https://kubernetes.default.svc.cluster.local';
+/** Byte forwarder between TCP and Unix sockets (the namespace bridge). */
+const FORWARD_SCRIPT = path.join(repoRoot, 'test', 'e2e', 'harness', 'forward.js');
 
 /** The Kubernetes version pinned in test/envtest/go.mod (the cache folder is keyed by it). */
 export function envtestKubernetesVersion(): string {
@@ -146,13 +171,19 @@ interface Pki {
   serviceAccountPublicKey: string;
 }
 
-async function createPki(): Promise<Pki> {
+async function createPki(servingIpAddresses: readonly string[]): Promise<Pki> {
   const ca = await createCertificateAuthority({ commonName: 'clusterlink-envtest-ca' });
   const serving = await createCertificate({
     ca,
     commonName: 'kube-apiserver',
-    dnsNames: ['localhost', 'kubernetes', 'kubernetes.default', 'kubernetes.default.svc'],
-    ipAddresses: ['127.0.0.1'],
+    dnsNames: [
+      'localhost',
+      'kubernetes',
+      'kubernetes.default',
+      'kubernetes.default.svc',
+      'kubernetes.default.svc.cluster.local',
+    ],
+    ipAddresses: ['127.0.0.1', ...servingIpAddresses],
     clientAuth: false,
   });
   const admin = await createCertificate({
@@ -293,10 +324,13 @@ class Server {
     args: string[],
     readonly logFile: string,
     pgidsFile: string,
+    netns?: string,
   ) {
     const log = fs.openSync(logFile, 'a');
     try {
-      this.process = spawn(binary, args, {
+      // `ip netns exec` execs in place: the process group is the server's own.
+      const [command, argv] = netns ? ['ip', ['netns', 'exec', netns, binary, ...args]] : [binary, args];
+      this.process = spawn(command, argv, {
         detached: true, // own process group, so stop() and the watchdog can end all of it
         stdio: ['ignore', log, log],
         // A soft heap limit makes the Go runtime collect earlier: kube-apiserver settles at about
@@ -399,7 +433,7 @@ async function startOnce(options: TestClusterOptions): Promise<TestCluster> {
   };
 
   try {
-    const pki = await createPki();
+    const pki = await createPki(options.servingIpAddresses ?? []);
     const file = (base: string, content: string) => {
       const p = path.join(dir, base);
       fs.writeFileSync(p, content, { mode: 0o600 });
@@ -432,6 +466,7 @@ async function startOnce(options: TestClusterOptions): Promise<TestCluster> {
       ],
       path.join(dir, 'etcd.log'),
       pgidsFile,
+      options.netns,
     );
     servers.push(etcd);
 
@@ -441,8 +476,8 @@ async function startOnce(options: TestClusterOptions): Promise<TestCluster> {
       path.join(binDir, 'kube-apiserver'),
       [
         `--etcd-servers=${etcdUrl}`,
-        '--bind-address=127.0.0.1',
-        '--advertise-address=127.0.0.1',
+        `--bind-address=${options.netns ? '0.0.0.0' : '127.0.0.1'}`,
+        `--advertise-address=${options.advertiseAddress ?? '127.0.0.1'}`,
         `--secure-port=${apiPort}`,
         `--cert-dir=${path.join(dir, 'apiserver-certs')}`,
         `--tls-cert-file=${servingCert}`,
@@ -452,14 +487,15 @@ async function startOnce(options: TestClusterOptions): Promise<TestCluster> {
         `--api-audiences=${serviceAccountIssuer}`,
         `--service-account-key-file=${saPub}`,
         `--service-account-signing-key-file=${saKey}`,
-        '--service-cluster-ip-range=10.96.0.0/16',
+        `--service-cluster-ip-range=${options.serviceClusterIpRange ?? '10.96.0.0/16'}`,
         '--authorization-mode=RBAC',
-        // No controller-manager runs here, so nothing would create the `default` ServiceAccount
-        // that this plug-in insists on for every Pod.
-        '--disable-admission-plugins=ServiceAccount',
+        // Without a controller-manager nothing would create the `default` ServiceAccount that this
+        // plug-in insists on for every Pod.
+        ...(options.serviceAccountAdmission ? [] : ['--disable-admission-plugins=ServiceAccount']),
         '--allow-privileged=true',
         '--enable-priority-and-fairness=false',
-        '--endpoint-reconciler-type=none',
+        // The `kubernetes` Service gets endpoints only where Pods can use them.
+        `--endpoint-reconciler-type=${options.netns ? 'lease' : 'none'}`,
         '--profiling=false',
         `--watch-cache=${options.watchCache ?? true}`,
         '--v=0',
@@ -467,8 +503,30 @@ async function startOnce(options: TestClusterOptions): Promise<TestCluster> {
       ],
       path.join(dir, 'apiserver.log'),
       pgidsFile,
+      options.netns,
     );
     servers.push(apiServer);
+    if (options.netns) {
+      // root 127.0.0.1:<port> -> socket file -> 127.0.0.1:<port> inside the namespace
+      const socket = path.join(dir, 'api.sock');
+      servers.push(
+        new Server(
+          'api-bridge-inside',
+          process.execPath,
+          [FORWARD_SCRIPT, `unix:${socket}`, `tcp:127.0.0.1:${apiPort}`],
+          path.join(dir, 'api-bridge.log'),
+          pgidsFile,
+          options.netns,
+        ),
+        new Server(
+          'api-bridge-root',
+          process.execPath,
+          [FORWARD_SCRIPT, `tcp:127.0.0.1:${apiPort}`, `unix:${socket}`],
+          path.join(dir, 'api-bridge.log'),
+          pgidsFile,
+        ),
+      );
+    }
 
     const deadline = started + (options.startTimeoutMs ?? 90_000);
     for (;;) {
@@ -517,6 +575,8 @@ async function startOnce(options: TestClusterOptions): Promise<TestCluster> {
       ca: pki.ca,
       startupMs,
       pids: { etcd: etcd.pid, apiServer: apiServer.pid },
+      apiPort,
+      files: { ca: caFile, serviceAccountKey: saKey, serviceAccountPublicKey: saPub },
       kubeconfigPath: admin.kubeconfigPath,
       kubeConfig: admin.kubeConfig,
       memory() {

@@ -44,6 +44,11 @@ export interface FabricOptions {
   readonly openPorts: readonly number[];
   /** Pod address host numbers to create on every site's loopback. @default 2..9, 10..19, 21..29 */
   readonly podHosts?: readonly number[];
+  /**
+   * The nftables ruleset each site loads: it must admit only `openPorts` from fab0.
+   * @default rules for sites whose Services are emulated by {@link Fabric.setServiceEndpoints}
+   */
+  readonly firewallRules?: (openPorts: readonly number[]) => string;
 }
 
 let fabricSerial = 0;
@@ -153,7 +158,7 @@ export class Fabric {
         await runOk('ip', ['-n', site.netns, '-batch', '-'], { input: podLines.join(''), timeoutMs: 15_000 });
         await runOk('nft', ['-f', '-'], {
           netns: site.netns,
-          input: firewallRules(options.openPorts),
+          input: (options.firewallRules ?? firewallRules)(options.openPorts),
           timeoutMs: 15_000,
         });
       }
