@@ -96,7 +96,11 @@ export interface TestCluster extends ClusterIdentity {
   /** The API server's port (the same inside a site's namespace and on the root loopback). */
   readonly apiPort: number;
   /** PEM files other components need: the cluster CA, the ServiceAccount signing key pair. */
-  readonly files: { readonly ca: string; readonly serviceAccountKey: string; readonly serviceAccountPublicKey: string };
+  readonly files: {
+    readonly ca: string;
+    readonly serviceAccountKey: string;
+    readonly serviceAccountPublicKey: string;
+  };
   /** Resident memory of the two servers, from /proc (bytes). */
   memory(): { etcd: number; apiServer: number; total: number };
   /** A kubeconfig for a client certificate with this user name and groups (RBAC subjects). */

@@ -87,7 +87,8 @@ export async function removeStaleRuns(tmpDir: string, prefix: string): Promise<s
     const dir = `${tmpDir}/${entry}`;
     for (const proc of readProcs()) {
       const address = proc.cmdline[proc.cmdline.indexOf('-address') + 1];
-      if (/containerd-shim/.test(proc.cmdline[0] ?? '') && address?.startsWith(`${dir}/`)) killContainers(address);
+      if (/containerd-shim/.test(proc.cmdline[0] ?? '') && address?.startsWith(`${dir}/`))
+        killContainers(address);
     }
     await unmountBelow(dir);
     fs.rmSync(dir, { recursive: true, force: true });

@@ -34,8 +34,19 @@ interface PodJson {
 
 /** The gateway's Pods (control plane and data plane) that are not being deleted. */
 export async function gatewayPods(node: KubeNode): Promise<PodView[]> {
-  const out = await node.kubectlOk(['-n', GATEWAY_NAMESPACE, 'get', 'pods', '-l', 'app.kubernetes.io/part-of=clusterlink', '-o', 'json']);
-  const items = (JSON.parse(out.stdout) as { items: PodJson[] }).items.filter((p) => !p.metadata.deletionTimestamp);
+  const out = await node.kubectlOk([
+    '-n',
+    GATEWAY_NAMESPACE,
+    'get',
+    'pods',
+    '-l',
+    'app.kubernetes.io/part-of=clusterlink',
+    '-o',
+    'json',
+  ]);
+  const items = (JSON.parse(out.stdout) as { items: PodJson[] }).items.filter(
+    (p) => !p.metadata.deletionTimestamp,
+  );
   return items.map((pod) => ({
     name: pod.metadata.name,
     uid: pod.metadata.uid,
@@ -43,7 +54,10 @@ export async function gatewayPods(node: KubeNode): Promise<PodView[]> {
     restarts: (pod.status.containerStatuses ?? []).reduce((n, c) => n + c.restartCount, 0),
     containers: pod.spec.containers.map((c) => ({
       name: c.name,
-      containerId: (pod.status.containerStatuses?.find((s) => s.name === c.name)?.containerID ?? '').replace(/^containerd:\/\//, ''),
+      containerId: (pod.status.containerStatuses?.find((s) => s.name === c.name)?.containerID ?? '').replace(
+        /^containerd:\/\//,
+        '',
+      ),
       readinessProbe: c.readinessProbe !== undefined,
     })),
   }));
@@ -51,7 +65,14 @@ export async function gatewayPods(node: KubeNode): Promise<PodView[]> {
 
 /** Task pids of the node's containerd by container id. */
 async function taskPids(node: KubeNode): Promise<Map<string, number>> {
-  const out = await runOk('ctr', ['--address', node.folders.containerdSocket, '--namespace', 'k8s.io', 'tasks', 'ls']);
+  const out = await runOk('ctr', [
+    '--address',
+    node.folders.containerdSocket,
+    '--namespace',
+    'k8s.io',
+    'tasks',
+    'ls',
+  ]);
   const pids = new Map<string, number>();
   for (const line of out.stdout.split('\n').slice(1)) {
     const [id, pid] = line.trim().split(/\s+/);
@@ -121,10 +142,28 @@ export async function podUsage(
     });
 }
 
-/** The control-plane Pod holding the leader Lease (its holder identity is the Pod name). */
+/**
+ * The control-plane Pod holding the leader Lease. The holder identity is the Pod name followed by
+ * a random suffix per process, so a restarted container never mistakes its predecessor's lease
+ * for its own.
+ */
 export async function waitForLeader(node: KubeNode): Promise<string> {
-  const out = await node.kubectlOk(['-n', GATEWAY_NAMESPACE, 'get', 'lease', 'cl-controlplane', '-o', 'jsonpath={.spec.holderIdentity}']);
+  const out = await node.kubectlOk([
+    '-n',
+    GATEWAY_NAMESPACE,
+    'get',
+    'lease',
+    'cl-controlplane',
+    '-o',
+    'jsonpath={.spec.holderIdentity}',
+  ]);
   const holder = out.stdout.trim();
-  if (!holder) throw new Error(`no leader on ${node.name}`);
-  return holder;
+  const pod = (await gatewayPods(node)).find(
+    (p) => p.name.startsWith('cl-controlplane') && holder.startsWith(`${p.name}-`),
+  );
+  if (!pod)
+    throw new Error(
+      `the lease holder ${JSON.stringify(holder)} on ${node.name} is no running control-plane Pod`,
+    );
+  return pod.name;
 }

@@ -156,7 +156,11 @@ export interface KubeletTuning {
 }
 
 /** Kubelet settings for a node whose cgroups are v1 and whose container runtime is its own containerd. */
-export function kubeletConfig(addressing: NodeAddressing, folders: NodeFolders, tuning: KubeletTuning): string {
+export function kubeletConfig(
+  addressing: NodeAddressing,
+  folders: NodeFolders,
+  tuning: KubeletTuning,
+): string {
   const config = {
     apiVersion: 'kubelet.config.k8s.io/v1beta1',
     kind: 'KubeletConfiguration',
@@ -237,7 +241,11 @@ export function clusterDnsManifests(addressing: NodeAddressing, image: string): 
       kind: 'ClusterRole',
       metadata: { name: 'system:coredns' },
       rules: [
-        { apiGroups: [''], resources: ['endpoints', 'services', 'pods', 'namespaces'], verbs: ['list', 'watch'] },
+        {
+          apiGroups: [''],
+          resources: ['endpoints', 'services', 'pods', 'namespaces'],
+          verbs: ['list', 'watch'],
+        },
         { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
       ],
     },

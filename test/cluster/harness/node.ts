@@ -133,26 +133,25 @@ export class KubeNode {
     await loadImages(this.folders.containerdSocket);
     mark('imagesLoaded');
 
-    fs.writeFileSync(path.join(this.folders.cniConfDir, '10-clnode.conflist'), cniConfig(this.addressing, this.folders));
+    fs.writeFileSync(
+      path.join(this.folders.cniConfDir, '10-clnode.conflist'),
+      cniConfig(this.addressing, this.folders),
+    );
     // Pods with dnsPolicy Default get the node's resolver configuration: there is none here.
     fs.writeFileSync(this.folders.resolvConf, '');
     const kubeconfig = this.cluster.kubeconfigPath;
-    this.spawn(
-      'kube-controller-manager',
-      path.join(this.binDir, 'kube-controller-manager'),
-      [
-        `--kubeconfig=${kubeconfig}`,
-        '--leader-elect=false',
-        '--secure-port=0',
-        `--cluster-name=${this.name}`,
-        `--root-ca-file=${this.cluster.files.ca}`,
-        `--service-account-private-key-file=${this.cluster.files.serviceAccountKey}`,
-        `--service-cluster-ip-range=${this.addressing.serviceCidr}`,
-        '--use-service-account-credentials=false',
-        '--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-route',
-        '--v=1',
-      ],
-    );
+    this.spawn('kube-controller-manager', path.join(this.binDir, 'kube-controller-manager'), [
+      `--kubeconfig=${kubeconfig}`,
+      '--leader-elect=false',
+      '--secure-port=0',
+      `--cluster-name=${this.name}`,
+      `--root-ca-file=${this.cluster.files.ca}`,
+      `--service-account-private-key-file=${this.cluster.files.serviceAccountKey}`,
+      `--service-cluster-ip-range=${this.addressing.serviceCidr}`,
+      '--use-service-account-credentials=false',
+      '--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-route',
+      '--v=1',
+    ]);
     this.spawn('kube-scheduler', path.join(this.binDir, 'kube-scheduler'), [
       `--kubeconfig=${kubeconfig}`,
       '--leader-elect=false',
@@ -168,10 +167,9 @@ export class KubeNode {
     await this.kubectlOk(['apply', '-f', '-'], {
       input: clusterDnsManifests(this.addressing, corednsImage.name),
     });
-    await this.kubectlOk(
-      ['-n', 'kube-system', 'rollout', 'status', 'deployment/coredns', '--timeout=120s'],
-      { timeoutMs: 130_000 },
-    );
+    await this.kubectlOk(['-n', 'kube-system', 'rollout', 'status', 'deployment/coredns', '--timeout=120s'], {
+      timeoutMs: 130_000,
+    });
     mark('dnsReady');
   }
 
@@ -214,7 +212,17 @@ export class KubeNode {
 
   /** Gives an image in this node's containerd a second name (what `docker tag` does). */
   async tagImage(source: string, target: string): Promise<void> {
-    await runOk('ctr', ['--address', this.folders.containerdSocket, '--namespace', 'k8s.io', 'images', 'tag', '--force', source, target]);
+    await runOk('ctr', [
+      '--address',
+      this.folders.containerdSocket,
+      '--namespace',
+      'k8s.io',
+      'images',
+      'tag',
+      '--force',
+      source,
+      target,
+    ]);
   }
 
   process(name: string): ManagedProcess | undefined {
@@ -272,14 +280,22 @@ export class KubeNode {
     return file;
   }
 
-  private async waitFor(what: string, check: () => boolean | Promise<boolean>, timeoutMs: number): Promise<void> {
+  private async waitFor(
+    what: string,
+    check: () => boolean | Promise<boolean>,
+    timeoutMs: number,
+  ): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       for (const [name, child] of this.processes) {
-        if (!child.running) throw new Error(`${name} of node ${this.name} exited while waiting for ${what}:\n${child.output().slice(-3000)}`);
+        if (!child.running)
+          throw new Error(
+            `${name} of node ${this.name} exited while waiting for ${what}:\n${child.output().slice(-3000)}`,
+          );
       }
       if (await check()) return;
-      if (Date.now() > deadline) throw new Error(`node ${this.name}: ${what} not reached within ${timeoutMs} ms`);
+      if (Date.now() > deadline)
+        throw new Error(`node ${this.name}: ${what} not reached within ${timeoutMs} ms`);
       await sleep(250);
     }
   }

@@ -47,11 +47,26 @@ export function backendManifests(siteName: string): string {
         spec: {
           automountServiceAccountToken: false,
           containers: [
-            container('echo', ['echo-server'], { SITE_NAME: siteName, ECHO_PORT: String(ECHO_PORT) }, ECHO_PORT),
+            container(
+              'echo',
+              ['echo-server'],
+              { SITE_NAME: siteName, ECHO_PORT: String(ECHO_PORT) },
+              ECHO_PORT,
+            ),
             container('iperf3', ['iperf3', '-s', '-p', String(IPERF_PORT)], {}, IPERF_PORT),
             container(
               'redis',
-              ['redis-server', '--port', String(REDIS_PORT), '--save', '', '--appendonly', 'no', '--protected-mode', 'no'],
+              [
+                'redis-server',
+                '--port',
+                String(REDIS_PORT),
+                '--save',
+                '',
+                '--appendonly',
+                'no',
+                '--protected-mode',
+                'no',
+              ],
               {},
               REDIS_PORT,
             ),
@@ -128,7 +143,12 @@ export async function echoFrom(
   host: string,
   port = ECHO_PORT,
 ): Promise<{ site?: string; error?: string }> {
-  const result = await execIn(node, pod, ['curl', '-sS', '--max-time', '10', `http://${host}:${port}/`], 30_000);
+  const result = await execIn(
+    node,
+    pod,
+    ['curl', '-sS', '--max-time', '10', `http://${host}:${port}/`],
+    30_000,
+  );
   const site = /^site=(\S+)$/m.exec(result.stdout)?.[1];
   if (result.code === 0 && site) return { site };
   return { error: `curl exit ${result.code}: ${(result.stderr || result.stdout).trim().slice(0, 200)}` };

@@ -17,7 +17,12 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { App, Chart, Yaml } from 'cdk8s';
-import { ClusterLinkCrds, ClusterLinkGateway, Fabric as FabricConstruct, type FabricService } from '../../../constructs';
+import {
+  ClusterLinkCrds,
+  ClusterLinkGateway,
+  Fabric as FabricConstruct,
+  type FabricService,
+} from '../../../constructs';
 import { Fabric, removeStaleNamespaces } from '../../harness/netns';
 import { runOk, stopAllProcesses } from '../../harness/procs';
 import { gatewayImage } from '../images/images';
@@ -194,7 +199,8 @@ async function install(world: ClusterWorld, site: ClusterSite, t0: number): Prom
         ])
       ).stdout,
     );
-    if (!Number.isInteger(nodePort) || nodePort <= 0) throw new Error(`site b: gateway Service has no node port`);
+    if (!Number.isInteger(nodePort) || nodePort <= 0)
+      throw new Error(`site b: gateway Service has no node port`);
     await node.openFabricPort(nodePort);
     site.gateway = { host: node.addressing.nodeIp, port: nodePort };
   } else {
@@ -254,5 +260,6 @@ export async function stopClusterWorld(world: Partial<ClusterWorld>): Promise<vo
   for (const site of Object.values(world.sites ?? {})) await site.node.stop().catch(() => undefined);
   await stopAllProcesses();
   await world.fabric?.destroy();
-  if (world.dir && process.env.CLUSTERLINK_CLUSTER_KEEP !== '1') fs.rmSync(world.dir, { recursive: true, force: true });
+  if (world.dir && process.env.CLUSTERLINK_CLUSTER_KEEP !== '1')
+    fs.rmSync(world.dir, { recursive: true, force: true });
 }
