@@ -121,12 +121,28 @@ export function fabricObjects(
   return out;
 }
 
+/** What the API server and the kubelet say about the gateway: for an error message. */
+async function gatewayDiagnostics(node: KubeNode): Promise<string> {
+  const parts = [
+    await node.kubectl(['-n', GATEWAY_NAMESPACE, 'get', 'pods', '-o', 'wide']),
+    await node.kubectl(['-n', GATEWAY_NAMESPACE, 'get', 'events', '--sort-by=.lastTimestamp']),
+    await node.kubectl(['-n', GATEWAY_NAMESPACE, 'logs', 'deployment/cl-controlplane', '--tail=20']),
+    await node.kubectl(['-n', GATEWAY_NAMESPACE, 'logs', 'deployment/cl-dataplane', '--tail=20']),
+  ];
+  return parts.map((p) => (p.stdout + p.stderr).trim().split('\n').slice(-25).join('\n')).join('\n--\n');
+}
+
 async function waitForGateway(site: ClusterSite, t0: number): Promise<void> {
   for (const deployment of ['cl-controlplane', 'cl-dataplane']) {
-    await site.node.kubectlOk(
-      ['-n', GATEWAY_NAMESPACE, 'rollout', 'status', `deployment/${deployment}`, '--timeout=180s'],
-      { timeoutMs: 190_000 },
+    const rollout = await site.node.kubectl(
+      ['-n', GATEWAY_NAMESPACE, 'rollout', 'status', `deployment/${deployment}`, '--timeout=300s'],
+      { timeoutMs: 310_000 },
     );
+    if (rollout.code !== 0) {
+      throw new Error(
+        `site ${site.name}: ${deployment} not available: ${rollout.stderr.trim()}\n${await gatewayDiagnostics(site.node)}`,
+      );
+    }
   }
   site.readyMs = Date.now() - t0;
 }

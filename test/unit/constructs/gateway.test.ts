@@ -24,7 +24,8 @@ type PodSpec = {
     env: { name: string; value?: string }[];
     ports: { name: string; containerPort: number }[];
     readinessProbe: { httpGet: { path: string; port: string } };
-    livenessProbe: { httpGet: { path: string; port: string } };
+    livenessProbe: { httpGet: { path: string; port: string }; initialDelaySeconds?: number };
+    startupProbe: { httpGet: { path: string; port: string }; periodSeconds: number; failureThreshold: number };
     resources: { requests: Record<string, string>; limits: Record<string, string> };
     securityContext: Record<string, unknown>;
     volumeMounts: { mountPath: string }[];
@@ -121,6 +122,11 @@ describe('ClusterLinkGateway', () => {
     ]);
     expect(spec.containers[0].readinessProbe.httpGet).toEqual({ path: '/readyz', port: 'admin' });
     expect(spec.containers[0].livenessProbe.httpGet).toEqual({ path: '/healthz', port: 'admin' });
+    // Liveness waits for start-up, however long it takes on a busy node (up to 3 minutes).
+    expect(spec.containers[0].livenessProbe.initialDelaySeconds).toBeUndefined();
+    const startup = spec.containers[0].startupProbe;
+    expect(startup.httpGet).toEqual({ path: '/healthz', port: 'admin' });
+    expect(startup.periodSeconds * startup.failureThreshold).toBe(180);
     expect(spec.securityContext).toMatchObject({
       runAsNonRoot: true,
       runAsUser: 1000,
