@@ -25,7 +25,11 @@ type PodSpec = {
     ports: { name: string; containerPort: number }[];
     readinessProbe: { httpGet: { path: string; port: string } };
     livenessProbe: { httpGet: { path: string; port: string }; initialDelaySeconds?: number };
-    startupProbe: { httpGet: { path: string; port: string }; periodSeconds: number; failureThreshold: number };
+    startupProbe: {
+      httpGet: { path: string; port: string };
+      periodSeconds: number;
+      failureThreshold: number;
+    };
     resources: { requests: Record<string, string>; limits: Record<string, string> };
     securityContext: Record<string, unknown>;
     volumeMounts: { mountPath: string }[];
