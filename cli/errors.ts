@@ -2,6 +2,8 @@
  * Errors the CLI reports to users. Each has a stable `code` (callers and tests branch on it) and a
  * message that names the file, field or flag at fault and what to do about it.
  */
+import { ClusterLinkError } from '../kernel/errors';
+
 export type CliErrorCode =
   | 'CL_ERR_USAGE'
   | 'CL_ERR_INVALID_NAME'
@@ -13,15 +15,13 @@ export type CliErrorCode =
   | 'CL_ERR_KUBERNETES'
   | 'CL_ERR_DEMO_FAILED';
 
-export class CliError extends Error {
-  readonly code: CliErrorCode;
+export class CliError extends ClusterLinkError {
+  declare readonly code: CliErrorCode;
   /** Process exit status: 2 for usage errors, 1 otherwise. */
   readonly exitCode: number;
 
   constructor(code: CliErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'CliError';
-    this.code = code;
+    super(code, message, options);
     this.exitCode = code === 'CL_ERR_USAGE' ? 2 : 1;
   }
 }

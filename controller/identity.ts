@@ -9,6 +9,7 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import * as path from 'node:path';
 import type { SnapshotTls } from '../kernel/api/snapshot';
 import { CA_FILE, CERT_FILE, KEY_FILE } from '../kernel/api/conventions';
+import { ClusterLinkError } from '../kernel/errors';
 import { peerNameOfCertificate } from '../kernel/identity';
 
 export interface CertificateFiles {
@@ -28,11 +29,9 @@ export interface PeerIdentity {
   readonly notAfter: Date;
 }
 
-export class CertificateError extends Error {
-  readonly code = 'CL_ERR_BAD_CERTIFICATE';
+export class CertificateError extends ClusterLinkError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'CertificateError';
+    super('CL_ERR_BAD_CERTIFICATE', message, options);
   }
 }
 

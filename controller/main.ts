@@ -17,6 +17,7 @@ import type { InformerEvent, InformerHandler } from './k8s/informer';
 import type { KubeObject } from './k8s/object';
 import { WorkQueue, type ReconcileResult } from './k8s/workqueue';
 import { LeaderElector } from './leader/elector';
+import { ClusterLinkError } from '../kernel/errors';
 import { createLogger, logLevelFromEnvironment, rootLogger, type Logger } from '../kernel/log';
 import { ControlPlaneMetrics } from './metrics';
 import { heartbeatPeerMonitor, type PeerMonitor, type PeerMonitorFactory } from './peer-monitor';
@@ -417,10 +418,7 @@ export async function runControlPlane(options: ControlPlaneOptions = {}): Promis
 
 async function loadPeerIdentityFromPem(tls: SnapshotTls): Promise<{ tls: SnapshotTls; peerName: string }> {
   const name = peerNameOfCertificate(new X509Certificate(tls.cert));
-  if (!name)
-    throw Object.assign(new Error('the peer certificate has no DNS name'), {
-      code: 'CL_ERR_BAD_CERTIFICATE',
-    });
+  if (!name) throw new ClusterLinkError('CL_ERR_BAD_CERTIFICATE', 'the peer certificate has no DNS name');
   return { tls, peerName: name };
 }
 
@@ -431,9 +429,7 @@ export function controlPlaneOptionsFromEnv(env: NodeJS.ProcessEnv = process.env)
     if (!v) return undefined;
     const n = Number(v);
     if (!Number.isInteger(n) || n < 0 || n > max) {
-      throw Object.assign(new Error(`${name}=${v} is not an integer in 0..${max}`), {
-        code: 'CL_ERR_BAD_OPTION',
-      });
+      throw new ClusterLinkError('CL_ERR_BAD_OPTION', `${name}=${v} is not an integer in 0..${max}`);
     }
     return n;
   };
@@ -461,9 +457,7 @@ export function parsePeerLabels(text: string): Record<string, string> {
     .filter(Boolean)) {
     const eq = part.indexOf('=');
     if (eq <= 0) {
-      throw Object.assign(new Error(`peer label "${part}" is not key=value`), {
-        code: 'CL_ERR_BAD_PEER_LABELS',
-      });
+      throw new ClusterLinkError('CL_ERR_BAD_PEER_LABELS', `peer label "${part}" is not key=value`);
     }
     out[part.slice(0, eq).trim()] = part.slice(eq + 1).trim();
   }

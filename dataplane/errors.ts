@@ -1,7 +1,10 @@
 /**
- * Errors of the data plane. Callers branch on `code` (stable), never on messages. Each code maps to
- * the HTTP status the gateway answers with when the error ends a request on the gateway port.
+ * Errors of the data plane. Callers branch on `code` (stable, from kernel/errors.ts), never on
+ * messages. Each code maps to the HTTP status the gateway answers with when the error ends a
+ * request on the gateway port (the catalogue's `status`).
  */
+import { ClusterLinkError, ERROR_CATALOGUE } from '../kernel/errors';
+
 export const DataPlaneErrorCode = {
   policyDenied: 'CL_ERR_POLICY_DENIED',
   peerUnreachable: 'CL_ERR_PEER_UNREACHABLE',
@@ -23,12 +26,10 @@ export const DataPlaneErrorCode = {
 
 export type DataPlaneErrorCode = (typeof DataPlaneErrorCode)[keyof typeof DataPlaneErrorCode];
 
-export class DataPlaneError extends Error {
-  readonly code: DataPlaneErrorCode;
+export class DataPlaneError extends ClusterLinkError {
+  declare readonly code: DataPlaneErrorCode;
   constructor(code: DataPlaneErrorCode, message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-    this.code = code;
+    super(code, message, options);
   }
 }
 
@@ -88,26 +89,8 @@ export class InvalidSnapshotError extends DataPlaneError {
 
 /** HTTP status a gateway answers with for an error that ends a request (DESIGN.md section 5). */
 export function httpStatusFor(code: string): number {
-  switch (code) {
-    case DataPlaneErrorCode.badRequest:
-    case DataPlaneErrorCode.protocol:
-      return 400;
-    case DataPlaneErrorCode.badToken:
-      return 401;
-    case DataPlaneErrorCode.policyDenied:
-    case DataPlaneErrorCode.identityMismatch:
-      return 403;
-    case DataPlaneErrorCode.noSuchExport:
-      return 404;
-    case DataPlaneErrorCode.tooManyTunnels:
-      return 429;
-    case DataPlaneErrorCode.exportUnreachable:
-      return 502;
-    case DataPlaneErrorCode.closed:
-      return 503;
-    default:
-      return 500;
-  }
+  const entry = (ERROR_CATALOGUE as Record<string, { status?: number }>)[code];
+  return entry?.status ?? 500;
 }
 
 /** Inverse of httpStatusFor, for a client that only sees a status (e.g. an upstream gateway). */
@@ -132,7 +115,7 @@ export function codeForHttpStatus(status: number): DataPlaneErrorCode {
 
 /** The stable code of any thrown value (unknown errors count as internal). */
 export function errorCode(err: unknown): string {
-  if (err instanceof DataPlaneError) return err.code;
+  if (err instanceof ClusterLinkError) return err.code;
   const code = (err as { code?: unknown } | undefined)?.code;
   return typeof code === 'string' ? code : DataPlaneErrorCode.internal;
 }

@@ -3,6 +3,7 @@
  * egress at the importing gateway, ingress at the exporting gateway (when its policies are known).
  * Pure: works on StatusReports, which carry the policies and the peers' labels.
  */
+import { ClusterLinkError } from '../../kernel/errors';
 import { destinationAttributes, sourceAttributes } from '../../dataplane/attributes';
 import type { Labels } from '../../kernel/api/snapshot';
 import { PolicyEngine, type Decision } from '../../kernel/policy/engine';
@@ -50,8 +51,10 @@ export interface Explanation {
   readonly sources: readonly SourceExplanation[];
 }
 
-export class ExplainError extends Error {
-  readonly code = 'CL_ERR_EXPLAIN';
+export class ExplainError extends ClusterLinkError {
+  constructor(message: string) {
+    super('CL_ERR_EXPLAIN', message);
+  }
 }
 
 function policiesOf(report: StatusReport): PolicyObject[] {

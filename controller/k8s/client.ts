@@ -3,6 +3,7 @@
  * KubeConfig (client certificates, bearer tokens, exec plugins), but requests, watches and error
  * mapping are ours, so the informer and the reconcilers control timeouts, aborts and retries.
  */
+import { ClusterLinkError } from '../../kernel/errors';
 import * as http from 'node:http';
 import * as https from 'node:https';
 import { createInterface } from 'node:readline';
@@ -41,7 +42,7 @@ export class KubeClient {
   constructor(private readonly kubeConfig: KubeConfig) {
     const cluster = kubeConfig.getCurrentCluster();
     if (!cluster) {
-      throw Object.assign(new Error('kubeconfig has no current cluster'), { code: KubeErrorCode.config });
+      throw new ClusterLinkError(KubeErrorCode.config, 'kubeconfig has no current cluster');
     }
     this.server = new URL(cluster.server);
     const isHttps = this.server.protocol === 'https:';

@@ -1,4 +1,5 @@
 /** Errors of the Kubernetes client layer; callers branch on `code` and `statusCode`, never on messages. */
+import { ClusterLinkError } from '../../kernel/errors';
 
 export const KubeErrorCode = {
   api: 'CL_ERR_KUBE_API',
@@ -8,8 +9,7 @@ export const KubeErrorCode = {
 } as const;
 
 /** A non-2xx answer from the API server (the body is the Kubernetes `Status`, when it sent one). */
-export class KubeApiError extends Error {
-  readonly code: string;
+export class KubeApiError extends ClusterLinkError {
   constructor(
     readonly statusCode: number,
     readonly reason: string,
@@ -17,18 +17,17 @@ export class KubeApiError extends Error {
     readonly method: string,
     readonly path: string,
   ) {
-    super(`${method} ${path}: ${statusCode} ${reason}: ${message}`);
-    this.name = 'KubeApiError';
-    this.code = statusCode === 410 ? KubeErrorCode.gone : KubeErrorCode.api;
+    super(
+      statusCode === 410 ? KubeErrorCode.gone : KubeErrorCode.api,
+      `${method} ${path}: ${statusCode} ${reason}: ${message}`,
+    );
   }
 }
 
 /** The API server could not be reached or the connection broke mid-request. */
-export class KubeTransportError extends Error {
-  readonly code = KubeErrorCode.transport;
+export class KubeTransportError extends ClusterLinkError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'KubeTransportError';
+    super(KubeErrorCode.transport, message, options);
   }
 }
 

@@ -4,6 +4,7 @@
  * afterwards), failures are retried with per-key exponential backoff, and one reconcile's
  * exception never reaches the others.
  */
+import { ClusterLinkError } from '../../kernel/errors';
 import { backoffDelay, systemClock, type BackoffPolicy, type Clock } from './backoff';
 
 /** What a reconcile returns: nothing = done; `requeueAfterMs` = look again later (not a failure). */
@@ -12,11 +13,9 @@ export type ReconcileResult = void | { readonly requeueAfterMs: number };
 export type ReconcileOutcome = 'success' | 'requeue' | 'error' | 'terminal';
 
 /** Thrown by a reconcile when retrying cannot help (the object itself must change first). */
-export class TerminalError extends Error {
-  readonly code = 'CL_ERR_RECONCILE_TERMINAL';
+export class TerminalError extends ClusterLinkError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'TerminalError';
+    super('CL_ERR_RECONCILE_TERMINAL', message, options);
   }
 }
 

@@ -4,6 +4,7 @@
  * instance), and keeps the last one (and keeps retrying with backoff) while the control plane is
  * away, so the data plane serves on through restarts.
  */
+import { ClusterLinkError } from '../../kernel/errors';
 import * as https from 'node:https';
 import type { GatewaySnapshot, SnapshotSource } from '../../kernel/api/snapshot';
 import { backoffDelay, sleep } from '../k8s/backoff';
@@ -198,9 +199,7 @@ export function parseHostPort(text: string, defaultPort = SNAPSHOT_PORT): { host
   const m = /^(?:\[([^\]]+)\]|([^:]+))(?::(\d+))?$/.exec(text.trim());
   const port = m?.[3] ? Number(m[3]) : defaultPort;
   if (!m || port < 1 || port > 65535) {
-    throw Object.assign(new Error(`control-plane address "${text}" is not host:port`), {
-      code: 'CL_ERR_BAD_ADDRESS',
-    });
+    throw new ClusterLinkError('CL_ERR_BAD_ADDRESS', `control-plane address "${text}" is not host:port`);
   }
   return { host: (m[1] ?? m[2])!, port };
 }

@@ -1,4 +1,5 @@
 /** The snapshot channel's wire format: path, and validation of what arrives (pure). */
+import { ClusterLinkError } from '../../kernel/errors';
 import { SNAPSHOT_SCHEMA, type GatewaySnapshot, type SnapshotStamp } from '../../kernel/api/snapshot';
 
 export const SNAPSHOT_PATH = '/v1/snapshot';
@@ -12,11 +13,9 @@ export const LONG_POLL_MS = 25_000;
  */
 export const SNAPSHOT_ORIGIN = /^[A-Za-z0-9_-]{1,64}$/;
 
-export class SnapshotFormatError extends Error {
-  readonly code = 'CL_ERR_SNAPSHOT_FORMAT';
+export class SnapshotFormatError extends ClusterLinkError {
   constructor(message: string) {
-    super(message);
-    this.name = 'SnapshotFormatError';
+    super('CL_ERR_SNAPSHOT_FORMAT', message);
   }
 }
 

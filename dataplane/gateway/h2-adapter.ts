@@ -184,7 +184,7 @@ export class H2Adapter {
       readBody(stream, MAX_AUTHZ_BODY_BYTES, this.ctx.limits.bodyTimeoutMs).then(
         (body) => respond(handleAuthz(this.ctx, connection.peer, body)),
         (err: BodyError) => {
-          this.ctx.metrics.errors.inc({ code: err.clCode });
+          this.ctx.metrics.errors.inc({ code: err.code });
           respond({ status: err.status, headers: {}, body: err.message + '\n' });
           // The rest of the body is not wanted: free the stream instead of waiting for it.
           if (!stream.destroyed) stream.close(http2.constants.NGHTTP2_NO_ERROR);

@@ -138,7 +138,7 @@ export class Http1Adapter {
       readBody(req, MAX_AUTHZ_BODY_BYTES, this.ctx.limits.bodyTimeoutMs).then(
         (body) => send(handleAuthz(this.ctx, connection.peer, body)),
         (err: BodyError) => {
-          this.ctx.metrics.errors.inc({ code: err.clCode });
+          this.ctx.metrics.errors.inc({ code: err.code });
           send({ status: err.status, headers: { connection: 'close' }, body: err.message + '\n' });
           req.socket.destroySoon?.();
         },

@@ -1,15 +1,15 @@
 /** Reading a bounded request body (POST /authz) on either protocol. */
+import { ClusterLinkError, type ErrorCode } from '../../kernel/errors';
 import { DataPlaneErrorCode } from '../errors';
 
 /** Why a request body was not read: too large (413) or not complete in time (408). */
-export class BodyError extends Error {
+export class BodyError extends ClusterLinkError {
   constructor(
     readonly status: 400 | 408 | 413,
-    readonly clCode: string,
+    code: ErrorCode,
     message: string,
   ) {
-    super(message);
-    this.name = 'BodyError';
+    super(code, message);
   }
 }
 

@@ -3,6 +3,7 @@
  * requirements are ANDed, an empty selector matches everything, `NotIn` and `DoesNotExist` match
  * when the key is absent).
  */
+import { ClusterLinkError } from '../errors';
 import type { Attributes, LabelSelector } from './types';
 
 export enum Op {
@@ -63,8 +64,10 @@ function checkKey(key: unknown, where: string): string {
 }
 
 /** Thrown only while compiling; the engine turns it into an `invalid` entry. */
-export class SelectorError extends Error {
-  readonly code = 'CL_ERR_POLICY_INVALID';
+export class SelectorError extends ClusterLinkError {
+  constructor(message: string) {
+    super('CL_ERR_POLICY_INVALID', message);
+  }
 }
 
 /**
