@@ -45,6 +45,8 @@ function withNetns(netns: string | undefined, command: string, args: readonly st
 export class ManagedProcess {
   readonly name: string;
   readonly exited: Promise<ExitStatus>;
+  /** Resolves after `exited` once the output pipes are closed too, i.e. all output has been read. */
+  readonly finished: Promise<ExitStatus>;
   private readonly child: ChildProcess;
   private tail = '';
   private status: ExitStatus | undefined;
@@ -55,6 +57,7 @@ export class ManagedProcess {
     this.name = options.name;
     const [cmd, argv] = withNetns(options.netns, command, args);
     this.log = options.logFile ? createWriteStream(options.logFile, { flags: 'a' }) : undefined;
+    this.log?.on('error', () => undefined); // a log file problem must not fail the test run
     this.child = spawn(cmd, argv, {
       cwd: options.cwd,
       env: { ...process.env, ...options.env },
@@ -64,7 +67,8 @@ export class ManagedProcess {
     live.add(this);
     const onData = (chunk: Buffer) => {
       this.tail = (this.tail + chunk.toString('utf8')).slice(-OUTPUT_TAIL_BYTES);
-      this.log?.write(chunk);
+      // Output can still arrive after 'exit' (the pipes close later): never write to an ended log.
+      if (this.log && !this.log.writableEnded) this.log.write(chunk);
       for (const wake of this.outputWaiters) wake();
     };
     this.child.stdout?.on('data', onData);
@@ -74,7 +78,6 @@ export class ManagedProcess {
         if (this.status) return;
         this.status = status;
         live.delete(this);
-        this.log?.end();
         for (const wake of this.outputWaiters) wake();
         resolve(status);
       };
@@ -84,6 +87,13 @@ export class ManagedProcess {
         done({ code: -1, signal: null });
       });
     });
+    const pipesClosed = new Promise<void>((resolve) => {
+      this.child.once('close', () => resolve());
+      this.child.once('error', () => resolve());
+    });
+    // The log ends once the pipes are closed, so late output still reaches it.
+    void pipesClosed.then(() => this.log?.end());
+    this.finished = pipesClosed.then(() => this.exited);
   }
 
   get pid(): number | undefined {
@@ -249,6 +259,17 @@ function safeKill(pid: number, signal: NodeJS.Signals): void {
   } catch {
     // already gone
   }
+}
+
+/**
+ * SIGKILLs every short command (`run`/`runOk`) still running, e.g. the clients of a test that ran
+ * out of time, so that its awaits settle and its cleanup runs; returns how many were killed.
+ * Long-running children (`spawnManaged`) are left alone.
+ */
+export function killShortLived(): number {
+  const count = shortLived.size;
+  for (const handle of shortLived) handle.signal('SIGKILL');
+  return count;
 }
 
 /** Stops every child this process started (graceful first). For afterAll. */
