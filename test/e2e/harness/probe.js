@@ -2,7 +2,8 @@
 // Client-side probes of the e2e suite, run inside a site's network namespace (`ip netns exec`).
 // Each subcommand prints one JSON line on stdout; options are --key value pairs.
 //   connect   --host --port [--timeout ms] [--local addr]          TCP connect, then close
-//   hash      --host --port --bytes n [--local addr] [--rate B/s]   send random bytes to a hash sink, compare sha256
+//   hash      --host --port --bytes n [--local addr] [--rate B/s] [--progress n]
+//                                                                 send random bytes to a hash sink, compare sha256
 //   load      --host --port --conns n --seconds s [--local addr]    n keep-alive HTTP connections issuing GET /
 //   garbage   --host --port [--bytes n]                            plain TCP garbage; report how the peer ended it
 //   tls       --host --port --servername [--ca --cert --key files] [--request base64 | --request-file f] [--timeout ms]
@@ -47,11 +48,16 @@ function connect() {
 function hash() {
   const total = Number(o.bytes);
   const rate = o.rate ? Number(o.rate) : 0;
+  // --progress n: a line {"progress": sent} on stderr every n bytes written, so that a test can act
+  // once bytes flow instead of after a guessed delay (the result stays the last stdout line).
+  const every = o.progress ? Number(o.progress) : 0;
   const sent = crypto.createHash('sha256');
   let left = total;
   let answer = '';
+  let reported = 0;
   const s = net.connect({ host, port, ...local });
   const chunkSize = 256 * 1024;
+  let connectedAt = 0;
   const pump = () => {
     while (left > 0) {
       const n = Math.min(left, chunkSize);
@@ -59,12 +65,25 @@ function hash() {
       sent.update(chunk);
       left -= n;
       const more = s.write(chunk);
-      if (rate) return setTimeout(pump, (n / rate) * 1000);
+      const written = total - left;
+      if (every && written - reported >= every) {
+        reported = written;
+        process.stderr.write(JSON.stringify({ progress: written }) + '\n');
+      }
+      // Backpressure always (a slow tunnel must not pile the payload up in this process, or the
+      // progress above would count bytes that never left); --rate only adds pacing on top.
       if (!more) return s.once('drain', pump);
+      if (rate) {
+        const due = connectedAt + (written / rate) * 1000;
+        return setTimeout(pump, Math.max(0, due - Date.now()));
+      }
     }
     s.end();
   };
-  s.on('connect', pump);
+  s.on('connect', () => {
+    connectedAt = Date.now();
+    pump();
+  });
   s.on('data', (d) => (answer += d));
   s.on('error', (e) => out({ ok: false, error: e.code || e.message, sentBytes: total - left }));
   s.on('close', () => {
