@@ -82,6 +82,8 @@ test('certificates are swapped atomically through a ..data symlink, like a mount
   site.writeCerts(ca.cert, await createPeerCertificate(ca, 'site-a'));
   expect(readlinkSync(path.join(site.certDir, 'cert.pem'))).toBe(path.join('..data', 'cert.pem'));
   expect(readFileSync(path.join(site.certDir, 'ca.pem'), 'utf8')).toBe(ca.cert);
-  site.writeCerts(readFileSync(path.join(site.certDir, 'ca.pem'), 'utf8'), site.originalPeerCert);
+  expect(site.hasOriginalCerts()).toBe(false);
+  expect(site.restoreCerts()).toBe(true);
   expect(readFileSync(path.join(site.certDir, 'cert.pem'), 'utf8')).toBe(before);
+  expect(site.hasOriginalCerts()).toBe(true);
 });

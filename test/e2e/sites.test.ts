@@ -26,11 +26,20 @@ import { podAddress } from '../harness/netns';
 import { runOk } from '../harness/procs';
 import { createCertificateAuthority, createPeerCertificate } from '../../cli/pki/certificates';
 import { accessPolicy, allowAll, conditionOf, exportOf, importOf, peer, type Obj } from './harness/resources';
-import { GATEWAY_NAMESPACE, GATEWAY_PORT, type Site } from './harness/site';
-import { formatBits, printSummary, scenario, SOAK } from './harness/summary';
+import { DATAPLANE_GATEWAY_PORT, GATEWAY_NAMESPACE, GATEWAY_PORT, type Site } from './harness/site';
+import {
+  formatBits,
+  printSummary,
+  runScenario,
+  scenario,
+  ScenarioTimeoutError,
+  SOAK,
+} from './harness/summary';
+import { outputFrom, startTransfer } from './harness/transfer';
 import {
   buildCli,
   DIRECT_IPERF_PORT,
+  ensureBaseline,
   eventually,
   peerName,
   startWorld,
@@ -39,6 +48,8 @@ import {
 } from './harness/world';
 
 jest.setTimeout(120_000);
+
+const MiB = 1024 * 1024;
 
 let world: World;
 let a: Site;
@@ -56,6 +67,16 @@ beforeAll(async () => {
     }
   }
 }, 600_000);
+
+// Every scenario starts from the same world, whatever the one before it did or failed to undo.
+beforeEach(async () => {
+  const repairs = await ensureBaseline(world);
+  if (repairs.length > 0) {
+    process.stdout.write(
+      `[e2e] before "${expect.getState().currentTestName}": repaired ${repairs.join('; ')}\n`,
+    );
+  }
+}, 300_000);
 
 afterAll(async () => {
   printSummary('multi-site end-to-end (Kubernetes mode)');
@@ -160,6 +181,77 @@ scenario('only the gateway port is reachable between sites (real gateways)', asy
   return `${Object.keys(BackendPorts).length} backend ports refused, gateway ${GATEWAY_PORT} open`;
 });
 
+// The harness itself: a scenario that fails, or runs out of time, does not take the next ones down.
+// The sabotage below undoes nothing on purpose (a scenario whose own cleanup is missing or broken).
+test('a scenario that fails or runs out of time leaves nothing broken for the next one', async () => {
+  const other = await createCertificateAuthority({ commonName: 'sabotage-fabric' });
+  const foreignCert = await createPeerCertificate(other, b.peerName);
+  await expect(
+    runScenario(
+      '(deliberate) sabotage, then throw',
+      async () => {
+        b.writeCerts(other.cert, foreignCert);
+        await b.dataPlane!.kill();
+        await c.controlPlane!.kill();
+        await a.pauseApiBridge();
+        await a.apply(peer(b.peerName, [{ host: '10.213.0.99', port: GATEWAY_PORT }]));
+        await b.apply(accessPolicy(undefined, 'e2e-sabotage-deny', 'deny'));
+        throw new Error('deliberate failure');
+      },
+      60_000,
+      { record: false },
+    ),
+  ).rejects.toThrow('deliberate failure');
+
+  // A body stuck on a client for longer than its budget: the runner kills the client, so the
+  // body's own cleanup runs before the runner returns (not beside the next scenario).
+  let cleanedUp = false;
+  const started = Date.now();
+  await expect(
+    runScenario(
+      '(deliberate) out of time',
+      async () => {
+        try {
+          await runOk('sleep', ['600'], { timeoutMs: 700_000 });
+          return 'not reached';
+        } finally {
+          cleanedUp = true;
+        }
+      },
+      2_000,
+      { record: false },
+    ),
+  ).rejects.toBeInstanceOf(ScenarioTimeoutError);
+  expect(cleanedUp).toBe(true);
+  expect(Date.now() - started).toBeLessThan(30_000);
+
+  // What the next scenario's beforeEach does: repair, then wait until every peer is reachable.
+  const repairs = await ensureBaseline(world);
+  expect(repairs).toEqual(
+    expect.arrayContaining([
+      'a: API bridge resumed',
+      'b: own certificates restored',
+      'b: data plane started again',
+      'c: control plane started again',
+      `a: Peer ${b.peerName} re-applied`,
+      'b: PrivilegedAccessPolicy e2e-sabotage-deny removed',
+    ]),
+  );
+  // And traffic flows through every pair of gateways again.
+  for (const [importer, exporter] of [
+    [a, b],
+    [b, c],
+    [c, a],
+  ] as const) {
+    const w = await wire(`sabotage-${importer.net.site}${exporter.net.site}`, importer, [exporter]);
+    try {
+      expect(await eventually(() => echoSite(importer, w.url), 60_000)).toBe(exporter.net.site);
+    } finally {
+      await w.cleanup();
+    }
+  }
+}, 400_000);
+
 scenario('basic export, import and allow: curl reaches site B through both gateways', async () => {
   const w = await wire('basic', a, [b]);
   try {
@@ -190,22 +282,23 @@ scenario('default deny at either end; an allow at both ends is needed', async ()
       expect(await tcpConnect(a.net, a.dataPlaneAddress, w.port)).toMatchObject({ ok: true });
     });
     await refused();
+    // Through w.apply: removed by cleanup() too if the scenario fails half-way.
     const allowA = allowAll(w.ns);
-    await a.apply(allowA);
+    await w.apply(a, allowA);
     await eventually(refused);
     const allowB = allowAll(w.ns);
-    await b.apply(allowB);
+    await w.apply(b, allowB);
     expect(await eventually(() => echoSite(a, w.url))).toBe('b');
     // A regular deny beside the allow wins; a privileged allow wins over it.
     const deny = accessPolicy(w.ns, 'deny-site-a', 'deny', {
       matchLabels: { 'peer.clusterlink.net/name': peerName('a') },
     });
-    await b.apply(deny);
+    await w.apply(b, deny);
     await eventually(refused);
     const privileged = accessPolicy(undefined, 'e2e-privileged-allow', 'allow', {
       matchLabels: { 'peer.clusterlink.net/name': peerName('a') },
     });
-    await b.apply(privileged);
+    await w.apply(b, privileged);
     expect(await eventually(() => echoSite(a, w.url))).toBe('b');
     await b.remove(privileged);
     await b.remove(deny);
@@ -436,56 +529,95 @@ scenario('an Export deleted: new connections refused; re-created: works again', 
   }
 });
 
-scenario("an Import's sources changed while traffic flows", async () => {
-  const w = await wire('resource', a, [b, c]);
-  try {
-    const only = (site: Site) =>
-      a.apply(
-        importOf(
-          w.ns,
-          'echo',
-          BackendPorts.http,
-          [{ peer: site.peerName, exportName: 'echo', exportNamespace: w.ns }],
-          {
-            targetPort: w.port,
-          },
-        ),
-      );
-    await only(b);
-    await eventually(async () => {
-      for (let i = 0; i < 4; i++) expect(await echoSite(a, w.url)).toBe('b');
-    });
-    // A transfer in flight while the sources change keeps going to where it started.
-    const inFlight = sendAndHashVia(w, 'sink', 64 * 1024 * 1024, 8 * 1024 * 1024);
-    await only(c);
-    await eventually(async () => {
-      for (let i = 0; i < 4; i++) expect(await echoSite(a, w.url)).toBe('c');
-    });
-    const transfer = await inFlight;
-    expect(transfer.ok).toBe(true);
-    return 'b only -> c only without restart; in-flight 64 MiB transfer intact';
-  } finally {
-    await w.cleanup();
-  }
-});
+scenario(
+  "an Import's sources changed while traffic flows",
+  async () => {
+    const w = await wire('resource', a, [b, c]);
+    try {
+      const only = (
+        site: Site,
+        name = 'echo',
+        targetPort = w.port,
+        backendPort: number = BackendPorts.http,
+      ) =>
+        a.apply(
+          importOf(
+            w.ns,
+            name,
+            backendPort,
+            [{ peer: site.peerName, exportName: name, exportNamespace: w.ns }],
+            {
+              targetPort,
+            },
+          ),
+        );
+      await only(b);
+      await eventually(async () => {
+        for (let i = 0; i < 4; i++) expect(await echoSite(a, w.url)).toBe('b');
+      });
+      // A transfer in flight while its import's sources change keeps going to where it started.
+      const sink = await sinkImport(w, 'sink', [b]);
+      const bytes = transferBytes(64 * MiB);
+      const transfer = startTransfer(a.net, a.dataPlaneAddress, sink, bytes, { rateBytesPerSecond: 8 * MiB });
+      try {
+        await transfer.whenWritten(Math.min(4 * MiB, bytes / 4), 60_000);
+        await only(c);
+        await only(c, 'sink', sink, BackendPorts.sink);
+        await eventually(async () => {
+          for (let i = 0; i < 4; i++) expect(await echoSite(a, w.url)).toBe('c');
+        });
+        const result = await transfer.result;
+        expect(result).toMatchObject({ ok: true, bytes, site: 'b' });
+        expect(result.digest).toBe(result.expected);
+        const next = await eventually(async () => {
+          const r = await sendAndHash(a.net, a.dataPlaneAddress, sink, MiB);
+          expect(r).toMatchObject({ ok: true, site: 'c' });
+          return r;
+        });
+        return `b only -> c only without restart; in-flight ${bytes / MiB} MiB intact (to b), next to ${next.site}`;
+      } finally {
+        await transfer.stop();
+      }
+    } finally {
+      await w.cleanup();
+    }
+  },
+  180_000,
+);
 
-/** A hash-sink import beside wiring `w` (same namespace), used for in-flight transfers. */
-async function sendAndHashVia(w: Wiring, name: string, bytes: number, rate?: number) {
+/**
+ * Payload of an in-flight transfer: `ciBytes` under `npm run test:e2e`, four times as much under
+ * `npm run test:soak`, times CLUSTERLINK_E2E_TRANSFER_SCALE (default 1) in either.
+ */
+function transferBytes(ciBytes: number): number {
+  const scale = Number(process.env.CLUSTERLINK_E2E_TRANSFER_SCALE ?? '1') || 1;
+  return Math.max(MiB, Math.round((ciBytes * (SOAK ? 4 : 1) * scale) / MiB) * MiB);
+}
+
+/**
+ * A hash-sink import in `w`'s namespace (the sink exported from B and C, imported in A from
+ * `sources`); resolves with its listener port once a small transfer through it succeeds.
+ */
+async function sinkImport(w: Wiring, name: string, sources: readonly Site[]): Promise<number> {
   const port = nextPort++;
-  const exporters = [b, c];
-  for (const e of exporters) {
+  for (const e of [b, c]) {
+    await e.ensureNamespace(w.ns);
     await w.apply(e, exportOf(w.ns, name, world.backends[e.net.site as 'a'].address, BackendPorts.sink));
   }
   await w.apply(
     a,
-    importOf(w.ns, name, BackendPorts.sink, [{ peer: b.peerName, exportName: name, exportNamespace: w.ns }], {
-      targetPort: port,
-    }),
+    importOf(
+      w.ns,
+      name,
+      BackendPorts.sink,
+      sources.map((e) => ({ peer: e.peerName, exportName: name, exportNamespace: w.ns })),
+      { targetPort: port },
+    ),
   );
   await eventually(() =>
     sendAndHash(a.net, a.dataPlaneAddress, port, 16).then((r) => expect(r.ok).toBe(true)),
   );
-  return sendAndHash(a.net, a.dataPlaneAddress, port, bytes, { rateBytesPerSecond: rate });
+  return port;
 }
 
 scenario('a Peer with a dead and a live gateway stays reachable and serves', async () => {
@@ -538,23 +670,31 @@ scenario(
       await eventually(() =>
         sendAndHash(a.net, a.dataPlaneAddress, w.port, 16).then((r) => expect(r.ok).toBe(true)),
       );
-      const transfer = sendAndHash(a.net, a.dataPlaneAddress, w.port, 256 * 1024 * 1024, {
-        rateBytesPerSecond: 4 * 1024 * 1024,
-        timeoutMs: 120_000,
+      const transfer = startTransfer(a.net, a.dataPlaneAddress, w.port, 256 * MiB, {
+        rateBytesPerSecond: 4 * MiB,
       });
-      await new Promise((r) => setTimeout(r, 2_000));
-      const killedAt = Date.now();
-      await b.dataPlane!.kill();
-      const result = await transfer;
-      const endedMs = Date.now() - killedAt;
-      expect(result.ok).toBe(false);
-      // Nothing left on A's gateway: no connection to B's gateway, none from the client.
-      await eventually(async () => {
-        // B's own heartbeats into A's gateway are not A's sockets to B: only outgoing ones count.
-        const open = await sockets(a, `( dst ${b.net.fabricAddress}:${GATEWAY_PORT} or sport = :${w.port} )`);
-        expect(open).toEqual([]);
-      });
-      return `client saw the end ${endedMs} ms after the kill (${result.error ?? 'closed without digest'})`;
+      try {
+        // Killed once bytes flow through the tunnel (not after a guessed delay).
+        await transfer.whenWritten(4 * MiB, 60_000);
+        const killedAt = Date.now();
+        await b.dataPlane!.kill();
+        const result = await transfer.result;
+        const endedMs = result.endedAt - killedAt;
+        expect(result.ok).toBe(false);
+        expect(result.sentBytes).toBeLessThan(256 * MiB);
+        // Nothing left on A's gateway: no connection to B's gateway, none from the client.
+        await eventually(async () => {
+          // B's own heartbeats into A's gateway are not A's sockets to B: only outgoing ones count.
+          const open = await sockets(
+            a,
+            `( dst ${b.net.fabricAddress}:${GATEWAY_PORT} or sport = :${w.port} )`,
+          );
+          expect(open).toEqual([]);
+        });
+        return `client saw the end ${endedMs} ms after the kill (${result.error ?? 'closed without digest'})`;
+      } finally {
+        await transfer.stop();
+      }
     } finally {
       if (!b.dataPlane?.running) await b.startDataPlane();
       await waitPeerReachable(a, b.peerName, true, 90_000);
@@ -567,43 +707,54 @@ scenario(
   'certificates from another fabric, then restored: peer unreachable and access refused, then back, no restart',
   async () => {
     const w = await wire('certswap', a, [b]);
-    const fabricCa = readFileSync(path.join(b.certDir, 'ca.pem'), 'utf8');
     const processes = [b.controlPlane, b.dataPlane, a.controlPlane, a.dataPlane];
-    let swapped = false;
     try {
       await eventually(async () => expect(await echoSite(a, w.url)).toBe('b'));
-      // A transfer established before the swap (about 12 s at 8 MiB/s) must complete across it.
-      await c.ensureNamespace(w.ns); // sendAndHashVia exports the sink from C as well
-      const inFlight = sendAndHashVia(w, 'sink', 96 * 1024 * 1024, 8 * 1024 * 1024);
-      await new Promise((r) => setTimeout(r, 1_500));
-      const other = await createCertificateAuthority({ commonName: 'another-fabric' });
-      b.writeCerts(other.cert, await createPeerCertificate(other, b.peerName));
-      swapped = true;
-      const swappedAt = Date.now();
-      await eventually(
-        async () => expect((await curl(a.net, w.url, clientIp(a), 5)).code).not.toBe(0),
-        30_000,
-      );
-      const refusedMs = Date.now() - swappedAt;
-      await waitPeerReachable(a, b.peerName, false, 90_000);
-      const unreachableMs = Date.now() - swappedAt;
-      const transfer = await inFlight;
-      expect(transfer.ok).toBe(true);
+      // A transfer established before the swap must complete across it. It is paced so that it is
+      // still running when the swap is detected at both ends; started, and the swap made, only once
+      // the sink import works and bytes flow (setting the import up can take seconds under load).
+      const sink = await sinkImport(w, 'sink', [b]);
+      const bytes = transferBytes(48 * MiB);
+      const transfer = startTransfer(a.net, a.dataPlaneAddress, sink, bytes, {
+        rateBytesPerSecond: 4 * MiB,
+        timeoutMs: 180_000,
+      });
+      try {
+        await transfer.whenWritten(Math.min(4 * MiB, bytes / 4), 60_000);
+        const writtenAtSwap = transfer.written;
+        const other = await createCertificateAuthority({ commonName: 'another-fabric' });
+        b.writeCerts(other.cert, await createPeerCertificate(other, b.peerName));
+        const swappedAt = Date.now();
+        await eventually(
+          async () => expect((await curl(a.net, w.url, clientIp(a), 5)).code).not.toBe(0),
+          30_000,
+        );
+        const refusedMs = Date.now() - swappedAt;
+        await waitPeerReachable(a, b.peerName, false, 90_000);
+        const unreachableMs = Date.now() - swappedAt;
+        const result = await transfer.result;
+        expect(result).toMatchObject({ ok: true, bytes, site: 'b' });
+        expect(result.digest).toBe(result.expected);
+        // It did span the swap: still writing when the certificates changed.
+        expect(writtenAtSwap).toBeLessThan(bytes);
+        expect(result.endedAt).toBeGreaterThan(swappedAt);
 
-      b.writeCerts(fabricCa, b.originalPeerCert);
-      swapped = false;
-      const restoredAt = Date.now();
-      await eventually(async () => expect(await echoSite(a, w.url)).toBe('b'), 30_000);
-      const backMs = Date.now() - restoredAt;
-      await waitPeerReachable(a, b.peerName, true, 90_000);
-      const reachableMs = Date.now() - restoredAt;
-      // The same processes throughout.
-      expect([b.controlPlane, b.dataPlane, a.controlPlane, a.dataPlane]).toEqual(processes);
-      for (const proc of processes) expect(proc?.running).toBe(true);
-      const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
-      return `refused ${s(refusedMs)}, PeerReachable=False ${s(unreachableMs)} after the swap; in-flight 96 MiB intact; access back ${s(backMs)}, reachable ${s(reachableMs)} after the restore`;
+        b.restoreCerts();
+        const restoredAt = Date.now();
+        await eventually(async () => expect(await echoSite(a, w.url)).toBe('b'), 30_000);
+        const backMs = Date.now() - restoredAt;
+        await waitPeerReachable(a, b.peerName, true, 90_000);
+        const reachableMs = Date.now() - restoredAt;
+        // The same processes throughout.
+        expect([b.controlPlane, b.dataPlane, a.controlPlane, a.dataPlane]).toEqual(processes);
+        for (const proc of processes) expect(proc?.running).toBe(true);
+        const s = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
+        return `refused ${s(refusedMs)}, PeerReachable=False ${s(unreachableMs)} after the swap; in-flight ${bytes / MiB} MiB intact (${s(result.endedAt - swappedAt)} after the swap); access back ${s(backMs)}, reachable ${s(reachableMs)} after the restore`;
+      } finally {
+        await transfer.stop();
+      }
     } finally {
-      if (swapped) b.writeCerts(fabricCa, b.originalPeerCert);
+      b.restoreCerts();
       await waitPeerReachable(a, b.peerName, true, 90_000);
       await w.cleanup();
     }
@@ -616,29 +767,42 @@ async function sockets(site: Site, filter: string): Promise<string[]> {
   return result.stdout.split('\n').filter((l) => l.trim().length > 0);
 }
 
-scenario('the control planes restarted while a long transfer runs: the transfer completes', async () => {
-  const w = await wire('cprestart', a, [b], { backendPort: BackendPorts.sink, name: 'sink' });
-  try {
-    await eventually(() =>
-      sendAndHash(a.net, a.dataPlaneAddress, w.port, 16).then((r) => expect(r.ok).toBe(true)),
-    );
-    const bytes = 48 * 1024 * 1024;
-    const transfer = sendAndHash(a.net, a.dataPlaneAddress, w.port, bytes, {
-      rateBytesPerSecond: 4 * 1024 * 1024,
-    });
-    await a.controlPlane!.stop();
-    await b.controlPlane!.stop();
-    await a.startControlPlane();
-    await b.startControlPlane();
-    const result = await transfer;
-    expect(result).toMatchObject({ ok: true, bytes });
-    return `${bytes / 1024 / 1024} MiB over ${(result.ms / 1000).toFixed(1)} s across both control-plane restarts, digest ok`;
-  } finally {
-    if (!a.controlPlane?.running) await a.startControlPlane();
-    if (!b.controlPlane?.running) await b.startControlPlane();
-    await w.cleanup();
-  }
-});
+scenario(
+  'the control planes restarted while a long transfer runs: the transfer completes',
+  async () => {
+    const w = await wire('cprestart', a, [b], { backendPort: BackendPorts.sink, name: 'sink' });
+    try {
+      await eventually(() =>
+        sendAndHash(a.net, a.dataPlaneAddress, w.port, 16).then((r) => expect(r.ok).toBe(true)),
+      );
+      const bytes = transferBytes(48 * MiB);
+      const transfer = startTransfer(a.net, a.dataPlaneAddress, w.port, bytes, {
+        rateBytesPerSecond: 4 * MiB,
+        timeoutMs: 180_000,
+      });
+      try {
+        await transfer.whenWritten(Math.min(4 * MiB, bytes / 4), 60_000);
+        const writtenAtStop = transfer.written;
+        await a.controlPlane!.stop();
+        await b.controlPlane!.stop();
+        await a.startControlPlane();
+        await b.startControlPlane();
+        const result = await transfer.result;
+        expect(result).toMatchObject({ ok: true, bytes });
+        expect(result.digest).toBe(result.expected);
+        expect(writtenAtStop).toBeLessThan(bytes); // in flight when the first control plane stopped
+        return `${bytes / MiB} MiB over ${(result.ms / 1000).toFixed(1)} s across both control-plane restarts, digest ok`;
+      } finally {
+        await transfer.stop();
+      }
+    } finally {
+      if (!a.controlPlane?.running) await a.startControlPlane();
+      if (!b.controlPlane?.running) await b.startControlPlane();
+      await w.cleanup();
+    }
+  },
+  180_000,
+);
 
 scenario('a relay site: C imports from B and re-exports to A', async () => {
   const ns = 'relay';
@@ -803,8 +967,19 @@ scenario(
         ['idle', ...target, '--conns', '500', '--seconds', '8'],
         60_000,
       );
-      await new Promise((r) => setTimeout(r, 2_000));
-      await good(); // while 500 handshakes hang open
+      // Once most of them hang open at B's gateway (counted there), not after a guessed delay.
+      await eventually(
+        async () => {
+          const open = await sockets(
+            b,
+            `( sport = :${DATAPLANE_GATEWAY_PORT} and dst ${a.net.fabricAddress} )`,
+          );
+          expect(open.length).toBeGreaterThanOrEqual(250);
+        },
+        30_000,
+        100,
+      );
+      await good(); // while the handshakes hang open
       expect((await flood).opened).toBeGreaterThan(0);
       await good();
       checks.push('500 half-open handshakes');
@@ -888,8 +1063,10 @@ scenario(
     try {
       await eventually(async () => expect(await echoSite(a, w.url)).toBe('b'));
       // Cut the controller's only path to its API server; traffic keeps flowing on the last snapshot.
+      const controller = outputFrom(a.controlPlane!);
       await a.pauseApiBridge();
-      await new Promise((r) => setTimeout(r, 3_000));
+      // The controller has noticed: its watches failed (rather than a guess at how long that takes).
+      await eventually(async () => expect(controller.seen(/list-watch failed/)).toBe(true), 60_000);
       expect(await echoSite(a, w.url)).toBe('b');
       // A change made meanwhile (through the root namespace): the import now points at C.
       await w.apply(c, exportOf(w.ns, 'echo', world.backends.c.address, BackendPorts.http));
@@ -983,12 +1160,22 @@ scenario(
     try {
       await eventually(async () => expect(await echoSite(a, w.url)).toBe('b'));
       const controller = a.controlPlane!.pid;
+      const heartbeats = outputFrom(a.controlPlane!);
       // While A's API server is down, B's gateway goes away: A's controller sees it but cannot
-      // write PeerReachable=False until the API server is back.
-      const restart = a.restartApiServer(10_000);
-      await new Promise((r) => setTimeout(r, 1_000));
-      await b.dataPlane!.kill();
-      await restart;
+      // write PeerReachable=False until the API server is back. The API server stays down until
+      // the controller has logged B unreachable (a condition, not a fixed time).
+      await a.stopApiServer();
+      try {
+        await b.dataPlane!.kill();
+        await eventually(
+          async () =>
+            expect(heartbeats.seen(new RegExp(`"peer":"${b.peerName}","verdict":"unreachable"`))).toBe(true),
+          90_000,
+          500,
+        );
+      } finally {
+        await a.startApiServer();
+      }
       const backAt = Date.now();
       await waitPeerReachable(a, b.peerName, false, 90_000);
       const statusMs = Date.now() - backAt;

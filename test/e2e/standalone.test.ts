@@ -130,30 +130,66 @@ beforeAll(async () => {
     }),
   );
   for (const site of [a, b]) writeObject(site, 'allow.yaml', accessPolicy(NS, 'allow-all', 'allow'));
-  for (const site of [a, b]) {
-    site.gateway = spawnManaged(
-      'node',
-      [
-        CLI,
-        'gateway',
-        '--config',
-        site.dir,
-        '--gateway-port',
-        String(GATEWAY_PORT),
-        '--listen-host',
-        '0.0.0.0',
-        '--admin-port',
-        String(ADMIN_PORT),
-      ],
-      {
-        name: `${site.net.site}/standalone-gateway`,
-        netns: site.net.netns,
-        logFile: path.join(root, `${site.name}.log`),
-      },
-    );
-    await waitReady(site.gateway, site.net, ADMIN_PORT);
-  }
+  for (const site of [a, b]) await startGateway(site);
   await waitReachable(a, b.name, true);
+}, 300_000);
+
+async function startGateway(site: StandaloneSite): Promise<void> {
+  site.gateway = spawnManaged(
+    'node',
+    [
+      CLI,
+      'gateway',
+      '--config',
+      site.dir,
+      '--gateway-port',
+      String(GATEWAY_PORT),
+      '--listen-host',
+      '0.0.0.0',
+      '--admin-port',
+      String(ADMIN_PORT),
+    ],
+    {
+      name: `${site.net.site}/standalone-gateway`,
+      netns: site.net.netns,
+      logFile: path.join(root, `${site.name}.log`),
+    },
+  );
+  await waitReady(site.gateway, site.net, ADMIN_PORT);
+}
+
+/**
+ * Every scenario starts from the same state whatever the one before did or failed to undo: each
+ * site's own certificates, no deny.yaml, both gateways running, each peer reachable from the other.
+ */
+beforeEach(async () => {
+  const repairs: string[] = [];
+  for (const site of [sites.a, sites.b]) {
+    const read = (file: string) => fs.readFileSync(path.join(site.dir, file), 'utf8');
+    if (
+      read('ca.pem') !== ca.cert ||
+      read('cert.pem') !== site.cert.cert ||
+      read('key.pem') !== site.cert.key
+    ) {
+      writeCerts(site, ca.cert, site.cert);
+      repairs.push(`${site.name}: own certificates restored`);
+    }
+    if (fs.existsSync(path.join(site.dir, 'deny.yaml'))) {
+      fs.rmSync(path.join(site.dir, 'deny.yaml'));
+      repairs.push(`${site.name}: deny.yaml removed`);
+    }
+    if (!site.gateway.running) {
+      await startGateway(site);
+      repairs.push(`${site.name}: gateway started again`);
+    }
+  }
+  if (repairs.length > 0) {
+    process.stdout.write(
+      `[e2e] before "${expect.getState().currentTestName}": repaired ${repairs.join('; ')}\n`,
+    );
+  }
+  await waitReachable(sites.a, sites.b.name, true, 120_000);
+  await waitReachable(sites.b, sites.a.name, true, 120_000);
 }, 300_000);
 
 afterAll(async () => {
@@ -178,10 +214,13 @@ scenario(
       matchLabels: { 'peer.clusterlink.net/name': a.name },
     });
     writeObject(b, 'deny.yaml', deny);
-    await eventually(async () =>
-      expect((await curl(a.net, importUrl(a), clientAddress(a), 5)).code).not.toBe(0),
-    );
-    fs.rmSync(path.join(b.dir, 'deny.yaml'));
+    try {
+      await eventually(async () =>
+        expect((await curl(a.net, importUrl(a), clientAddress(a), 5)).code).not.toBe(0),
+      );
+    } finally {
+      fs.rmSync(path.join(b.dir, 'deny.yaml'), { force: true });
+    }
     expect(await eventually(() => echoSite(a))).toBe('b');
     expect(a.gateway.running && b.gateway.running).toBe(true);
     return 'refused while deny.yaml exists at the exporter, served again after its removal';

@@ -65,6 +65,8 @@ export class Site {
   readonly certDir: string;
   /** The certificate the site started with (scenarios that swap certificates restore it). */
   readonly originalPeerCert: CertificateAndKey;
+  /** The fabric CA the site started with. */
+  readonly originalCa: string;
   cluster!: TestCluster;
   objects!: KubernetesObjectApi;
   core!: CoreV1Api;
@@ -77,6 +79,10 @@ export class Site {
   private starts = 0;
   private certVersion = 0;
   private apiServerPid: number | undefined;
+  /** Command line of the API server, kept so that it can be started again after a stop. */
+  private apiServerArgv: string[] | undefined;
+  /** Data-plane replicas the gateway Service currently spreads over. */
+  private gatewayReplicas = 0;
 
   constructor(options: SiteOptions) {
     this.net = options.net;
@@ -86,6 +92,7 @@ export class Site {
     this.certDir = path.join(options.dir, 'certs');
     fs.mkdirSync(this.certDir, { recursive: true });
     this.originalPeerCert = options.certs.peer;
+    this.originalCa = options.certs.ca;
     this.writeCerts(options.certs.ca, options.certs.peer);
   }
 
@@ -124,6 +131,39 @@ export class Site {
     }
     if (this.certVersion > 1)
       fs.rmSync(path.join(this.certDir, `..${this.certVersion - 1}`), { recursive: true });
+  }
+
+  /** Whether the files in the certificate folder are the ones the site started with. */
+  hasOriginalCerts(): boolean {
+    const read = (file: string) => {
+      try {
+        return fs.readFileSync(path.join(this.certDir, file), 'utf8');
+      } catch {
+        return undefined;
+      }
+    };
+    return (
+      read('ca.pem') === this.originalCa &&
+      read('cert.pem') === this.originalPeerCert.cert &&
+      read('key.pem') === this.originalPeerCert.key
+    );
+  }
+
+  /** Puts the site's own certificates back (a no-op when they are in place). */
+  restoreCerts(): boolean {
+    if (this.hasOriginalCerts()) return false;
+    this.writeCerts(this.originalCa, this.originalPeerCert);
+    return true;
+  }
+
+  /** Whether the path to the API server from inside the site is up (see pauseApiBridge). */
+  get apiBridgeUp(): boolean {
+    return this.siteBridge?.running === true;
+  }
+
+  /** How many data-plane replicas the gateway Service spreads over (setGatewayReplicas). */
+  get gatewayReplicaCount(): number {
+    return this.gatewayReplicas;
   }
 
   /** API server, CRDs, bridge, gateway namespace and the data-plane Pod object. */
@@ -241,13 +281,23 @@ export class Site {
       port: DATAPLANE_GATEWAY_PORT + i,
     }));
     await fabric.setServiceEndpoints(this.net, GATEWAY_PORT, endpoints);
+    this.gatewayReplicas = count;
   }
 
   async stopDataPlane(replica: number): Promise<void> {
     await this.dataPlanes[replica]?.stop(3_000);
     this.dataPlanes[replica] = undefined;
-    if (replica > 0)
-      await this.core.deleteNamespacedPod({ namespace: GATEWAY_NAMESPACE, name: `cl-dataplane-${replica}` });
+    if (replica > 0) {
+      try {
+        await this.core.deleteNamespacedPod({
+          namespace: GATEWAY_NAMESPACE,
+          name: `cl-dataplane-${replica}`,
+        });
+      } catch (err) {
+        // A replica whose start failed half-way may have no Pod object yet.
+        if ((err as { code?: number }).code !== 404) throw err;
+      }
+    }
   }
 
   /**
@@ -257,20 +307,49 @@ export class Site {
    * (procs.ts), as the cluster harness only knows the first one.
    */
   async restartApiServer(downMs: number): Promise<void> {
-    const pid = this.apiServerPid ?? this.cluster.pids.apiServer;
-    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
+    await this.stopApiServer();
+    await new Promise((r) => setTimeout(r, downMs));
+    await this.startApiServer();
+  }
+
+  /** The pid of the kube-apiserver serving this site now (the first one or a restarted one). */
+  get apiServerProcessId(): number {
+    return this.apiServerPid ?? this.cluster.pids.apiServer;
+  }
+
+  /** Stops the kube-apiserver (SIGTERM, SIGKILL after 10 s); resolves once it has exited. */
+  async stopApiServer(): Promise<void> {
+    const pid = this.apiServerProcessId;
+    if (!fs.existsSync(`/proc/${pid}`)) return;
+    this.apiServerArgv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean);
     process.kill(pid, 'SIGTERM');
     for (let i = 0; fs.existsSync(`/proc/${pid}`) && i < 200; i++)
       await new Promise((r) => setTimeout(r, 50));
     if (fs.existsSync(`/proc/${pid}`)) process.kill(pid, 'SIGKILL');
-    await new Promise((r) => setTimeout(r, downMs));
+    for (let i = 0; fs.existsSync(`/proc/${pid}`) && i < 100; i++)
+      await new Promise((r) => setTimeout(r, 50));
+  }
+
+  /** Whether the kube-apiserver process of this site is alive. */
+  get apiServerRunning(): boolean {
+    return fs.existsSync(`/proc/${this.apiServerProcessId}`);
+  }
+
+  /**
+   * Starts the kube-apiserver stopped by stopApiServer from the same command line and waits until
+   * it serves (no-op while it runs).
+   */
+  async startApiServer(timeoutMs = 60_000): Promise<void> {
+    if (this.apiServerRunning) return;
+    const argv = this.apiServerArgv;
+    if (!argv) throw new Error(`site ${this.net.site}: the API server was not stopped by stopApiServer`);
     const proc = spawnManaged(argv[0], argv.slice(1), {
       name: `${this.net.site}/kube-apiserver`,
       env: { GOMEMLIMIT: process.env.GOMEMLIMIT ?? '256MiB' },
       logFile: path.join(this.dir, `apiserver-${++this.starts}.log`),
     });
     this.apiServerPid = proc.pid;
-    const deadline = Date.now() + 60_000;
+    const deadline = Date.now() + timeoutMs;
     for (;;) {
       try {
         await this.core.readNamespace({ name: GATEWAY_NAMESPACE });

@@ -13,8 +13,9 @@ import {
 import { startBackends, type SiteBackends } from '../../harness/backends';
 import { Fabric, removeStaleNamespaces } from '../../harness/netns';
 import { runOk, spawnManaged, stopAllProcesses } from '../../harness/procs';
-import { peer } from './resources';
-import { GATEWAY_PORT, repoRoot, Site } from './site';
+import { conditionOf, peer, type Obj } from './resources';
+import { GATEWAY_NAMESPACE, GATEWAY_PORT, repoRoot, Site } from './site';
+import { API_GROUP_VERSION, Condition } from '../../../kernel/api/labels';
 
 /** A second iperf3 server in every site, admitted by the firewall, for the direct baseline. */
 export const DIRECT_IPERF_PORT = 5202;
@@ -98,6 +99,88 @@ export async function startWorld(): Promise<World> {
     await stopWorld(world);
     throw err;
   }
+}
+
+/**
+ * Puts the world back into the state every scenario starts from, repairing what a failed scenario
+ * left behind, and waits until it holds: each site's API server up and reachable through its
+ * bridge, its own certificates in place, its control plane and data-plane replica 0 running
+ * (other replicas stopped, the gateway Service on replica 0 only), its Peers as created, no
+ * PrivilegedAccessPolicy, and every site's Peers PeerReachable=True. Scenarios restore what they
+ * change themselves; this is the net under them, so one failure does not cascade into the
+ * scenarios after it. Returns what had to be repaired (empty when the last scenario cleaned up).
+ */
+export async function ensureBaseline(world: World, timeoutMs = 150_000): Promise<string[]> {
+  const repairs: string[] = [];
+  const sites = SITE_NAMES.map((name) => world.sites[name]);
+  for (const site of sites) {
+    const name = site.net.site;
+    if (!site.apiServerRunning) {
+      await site.startApiServer();
+      repairs.push(`${name}: API server started again`);
+    }
+    if (!site.apiBridgeUp) {
+      await site.resumeApiBridge();
+      repairs.push(`${name}: API bridge resumed`);
+    }
+    if (site.restoreCerts()) repairs.push(`${name}: own certificates restored`);
+    for (let replica = site.dataPlanes.length - 1; replica > 0; replica--) {
+      if (site.dataPlanes[replica]) {
+        await site.stopDataPlane(replica);
+        repairs.push(`${name}: data-plane replica ${replica} stopped`);
+      }
+    }
+    if (site.gatewayReplicaCount !== 1) {
+      await site.setGatewayReplicas(world.fabric, 1);
+      repairs.push(`${name}: gateway Service back on replica 0`);
+    }
+    if (!site.controlPlane?.running) {
+      await site.startControlPlane();
+      repairs.push(`${name}: control plane started again`);
+    }
+    if (!site.dataPlane?.running) {
+      await site.startDataPlane();
+      repairs.push(`${name}: data plane started again`);
+    }
+    for (const other of sites) {
+      if (other === site) continue;
+      const wanted = peer(other.peerName, [other.gatewayAddress]);
+      const current = await site.read<Obj>(wanted);
+      if (JSON.stringify(current?.spec) !== JSON.stringify(wanted.spec)) {
+        await site.apply(wanted);
+        repairs.push(`${name}: Peer ${other.peerName} re-applied`);
+      }
+    }
+    const privileged = await site.objects.list<Obj>(API_GROUP_VERSION, 'PrivilegedAccessPolicy');
+    for (const policy of privileged.items) {
+      await site.remove(policy);
+      repairs.push(`${name}: PrivilegedAccessPolicy ${policy.metadata?.name} removed`);
+    }
+  }
+  const deadline = Date.now() + timeoutMs;
+  for (const site of sites) {
+    for (const other of sites) {
+      if (other === site) continue;
+      await eventually(
+        async () => {
+          const object = await site.read<Obj>({
+            apiVersion: API_GROUP_VERSION,
+            kind: 'Peer',
+            metadata: { name: other.peerName, namespace: GATEWAY_NAMESPACE },
+          });
+          const reachable = conditionOf(object, Condition.peerReachable);
+          if (reachable?.status !== 'True') {
+            throw new Error(
+              `site ${site.net.site}: Peer ${other.peerName} not reachable (${reachable?.message ?? 'no condition'})`,
+            );
+          }
+        },
+        Math.max(0, deadline - Date.now()),
+        500,
+      );
+    }
+  }
+  return repairs;
 }
 
 export async function stopWorld(world: Partial<World>): Promise<void> {
