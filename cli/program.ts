@@ -1,5 +1,6 @@
 /** The `clusterlink` command tree; `run` executes one invocation and returns the exit status. */
 import { Command, CommanderError } from 'commander';
+import { CLUSTERLINK_VERSION } from '../kernel/api/conventions';
 import type { CliContext } from './context';
 import { CliError } from './errors';
 import { createCommand } from './commands/create';
@@ -27,6 +28,7 @@ const COMMANDS: readonly CommandFactory[] = [
 export function buildProgram(ctx: CliContext): Command {
   const program = new Command('clusterlink')
     .description('connect services across clusters over mutual TLS')
+    .version(CLUSTERLINK_VERSION, '-V, --version', 'print the version of clusterlink (the npm package)')
     .showHelpAfterError('(run with --help for usage)');
   for (const factory of COMMANDS) program.addCommand(factory(ctx));
   // Every command reports through ctx and throws instead of exiting, so `run` owns the exit status.
