@@ -2,7 +2,7 @@
 import { Command } from 'commander';
 import { X509Certificate } from 'node:crypto';
 import { stringify } from 'yaml';
-import { LOG_LEVELS, type GatewayServiceType, type LogLevel } from '../../constructs';
+import { DEFAULT_IMAGE, LOG_LEVELS, type GatewayServiceType, type LogLevel } from '../../constructs';
 import { peerNameOfCertificate } from '../../kernel/identity';
 import type { CliContext } from '../context';
 import { CliError } from '../errors';
@@ -98,7 +98,10 @@ export function deployCommand(ctx: CliContext): Command {
     )
     .option('--label <k=v>', 'a label of this peer (matched by remote policies), repeatable', collect, [])
     .option('--dataplane-replicas <n>', 'data-plane replicas', '1')
-    .option('--image <image>', 'container image of the gateway')
+    .option(
+      '--image <image>',
+      `container image of both gateway processes (default ${DEFAULT_IMAGE}; to build and push your own, see the README)`,
+    )
     .option('--log-level <level>', `log level: ${LOG_LEVELS.join(', ')}`, 'info')
     .option(
       '--apply',
