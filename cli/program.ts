@@ -7,6 +7,7 @@ import { createCommand } from './commands/create';
 import { deleteCommand, deployCommand } from './commands/deploy';
 import { demoCommand } from './commands/demo';
 import { gatewayCommand } from './commands/gateway';
+import { initCommand } from './commands/init';
 import { policyCommand } from './commands/policy';
 import { controlPlaneCommand, dataPlaneCommand } from './commands/processes';
 import { statusCommand } from './commands/status';
@@ -15,6 +16,7 @@ export type CommandFactory = (ctx: CliContext) => Command;
 
 const COMMANDS: readonly CommandFactory[] = [
   createCommand,
+  initCommand,
   gatewayCommand,
   statusCommand,
   policyCommand,

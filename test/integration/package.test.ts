@@ -91,3 +91,30 @@ test("require() of the package's main exposes the constructs", () => {
     expect.arrayContaining(['ClusterLinkGateway', 'Fabric', 'Peer', 'Export', 'Import', 'AccessPolicy']),
   );
 });
+
+test('clusterlink init writes an app that installs from the tarball and synthesizes with cdk8s', () => {
+  const app = path.join(work, 'app');
+  const main = path.join(work, 'package', 'lib/cli/main.js');
+  const init = execFileSync(process.execPath, [main, 'init', app, '--clusterlink', tarball], {
+    encoding: 'utf8',
+  });
+  expect(init).toContain('wrote package.json, tsconfig.json, cdk8s.yaml, main.ts');
+  const run = (command: string, args: string[]): string =>
+    execFileSync(command, args, {
+      cwd: app,
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: 400_000,
+    });
+  // Tarballs come from the npm cache (npm ci of this checkout put them there); npm still asks the
+  // registry for the versions' metadata, which npm ci does not cache.
+  run('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund']);
+  run('npx', ['cdk8s', 'synth', '--no-check-upgrade']);
+  const synthesized = ['crds.k8s.yaml', 'gateway.k8s.yaml', 'shop-east.k8s.yaml', 'shop-west.k8s.yaml'];
+  for (const file of synthesized) expect(existsSync(path.join(app, 'dist', file))).toBe(true);
+  expect(readFileSync(path.join(app, 'dist', 'gateway.k8s.yaml'), 'utf8')).toContain(
+    `image: ghcr.io/clusterlink-ts/clusterlink:${pkg.version}`,
+  );
+  run('npx', ['cdk8s', 'synth', '--no-check-upgrade', '-o', 'out']);
+  for (const file of synthesized) expect(existsSync(path.join(app, 'out', file))).toBe(true);
+});
